@@ -1,0 +1,86 @@
+/*
+ * common: what every wattaudit module shares and nothing more.
+ *
+ * Error codes, a logger that writes to a caller-chosen stream, ISO 8601 time
+ * parsing, and the clock that lets the simulator and the collector share a
+ * simulated time.  No function here keeps global state.
+ */
+#ifndef WA_COMMON_H
+#define WA_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Project errno values start far above the system's, like libmodbus's MODBUS_ENOBASE. */
+#define WA_ENOBASE 200000
+enum {
+    WA_ECONFIG = WA_ENOBASE + 1, /* configuration or profile is invalid */
+    WA_EPROFILE,                 /* profile not found or unusable */
+    WA_ERANGE,                   /* value outside its plausible range */
+    WA_ESENTINEL,                /* meter said "not available" */
+    WA_ESTALE,                   /* data too old to trust */
+    WA_EQUARANTINE,              /* device is quarantined */
+    WA_EWRITEFC,                 /* a non-read Modbus function was refused */
+    WA_ERRD,                     /* librrd or rrdcached reported an error */
+    WA_EPROTO,                   /* peer spoke the protocol wrongly */
+};
+
+/* Returns a static, immutable description; falls back to strerror(). */
+const char *wa_strerror(int errnum);
+
+/* Formats into err (size errlen, always NUL-terminated when errlen > 0); returns -1 so that
+ * callers can write `return wa_err(err, errlen, ...);`.  errno is left as the caller set it. */
+int wa_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef enum { WA_LOG_ERROR, WA_LOG_WARN, WA_LOG_INFO, WA_LOG_DEBUG } wa_log_level_t;
+
+/* A logger is a value: stream and threshold.  Lines are written whole with one fputs so that
+ * threads do not interleave within a line. */
+typedef struct wa_log {
+    FILE *stream;
+    wa_log_level_t level;
+} wa_log_t;
+
+void wa_log(const wa_log_t *log, wa_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Parses "2026-11-02T14:00", "2026-11-02 14:00:05", "2026-11-02" (local time in tz, an IANA
+ * name; NULL or "" = the process's TZ), with an optional trailing "Z" or "+08:00" offset, or a
+ * plain integer of Unix seconds.  Returns 0 and sets *out, or -1 with errno EINVAL. */
+int wa_time_parse(const char *s, const char *tz, int64_t *out);
+
+/* Formats t as "YYYY-MM-DD HH:MM" in tz (NULL = process TZ) into buf; returns buf. */
+char *wa_time_format(int64_t t, const char *tz, char *buf, size_t len);
+
+/* Copies src into dst of size n; returns -1 (errno ENAMETOOLONG) if it did not fit. */
+int wa_strlcpy(char *dst, const char *src, size_t n);
+
+/*
+ * The clock.  A real clock reads CLOCK_REALTIME.  A shared clock lives in a small file that
+ * several processes map: the simulator reads it, the collector drives it.  In stepped mode the
+ * owner advances time explicitly (weeks pass in seconds, deterministically); in scaled mode time
+ * runs at `speed` times real time from an origin.
+ */
+typedef struct wa_clock wa_clock_t;
+
+/* Returns NULL with errno on failure. */
+wa_clock_t *wa_clock_real(void);
+/* Creates or truncates the clock file at path, stepped mode, starting at t0. */
+wa_clock_t *wa_clock_create_stepped(const char *path, int64_t t0);
+/* Creates the clock file in scaled mode: sim time t0 now, advancing speed sim-s per real s. */
+wa_clock_t *wa_clock_create_scaled(const char *path, int64_t t0, double speed);
+/* Opens an existing clock file read-only (the simulator's side). errno EPROTO if not a clock. */
+wa_clock_t *wa_clock_open(const char *path);
+void wa_clock_close(wa_clock_t *c);
+
+/* Current time in Unix seconds, with sub-second part. */
+double wa_clock_now(const wa_clock_t *c);
+/* 1 if the clock is stepped (time only moves when the owner sets it). */
+int wa_clock_is_stepped(const wa_clock_t *c);
+/* Stepped clocks only: moves time to t (never backwards).  -1 with EINVAL otherwise. */
+int wa_clock_set(wa_clock_t *c, double t);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * collect: polls every configured device and stores its channels (wattaudit collect).
+ *
+ * One thread per bus: TCP gateways are polled in parallel; devices that share a serial bus are
+ * polled strictly one at a time with the bus's inter-frame pause.  Each device has its own
+ * timeout, retries and back-off, then quarantine (docs/collector.md).  A poll is one bounded
+ * pass; failure closes the connection, marks the data stale and retries next cycle.
+ */
+#ifndef WA_COLLECT_H
+#define WA_COLLECT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "meters/profile/profile.h"
+#include "siteconf/siteconf.h"
+
+typedef struct collect_opts {
+    const wa_log_t *log;
+    wa_clock_t *clock;          /* NULL = real time; a stepped clock is driven by the collector */
+    double until;               /* stop when the clock reaches this (0 = run until stopped) */
+    volatile sig_atomic_t *stop; /* set by a signal handler; checked between waits */
+    const char *status_file;    /* overrides the config's; NULL = the config's ("" = none) */
+} collect_opts_t;
+
+/* Per-device counters, as written to the status file (docs/collector.md). */
+typedef struct collect_device_status {
+    char site[SC_ID_MAX], bus[SC_ID_MAX], device[SC_ID_MAX];
+    int unit;
+    uint64_t polls, ok, errors, rejected, resets, requests;
+    int quarantined;
+    double last_ok, last_error_time;
+    char last_error[256];
+} collect_device_status_t;
+
+typedef struct collect_result {
+    collect_device_status_t *devices; /* caller frees with free() */
+    size_t n_devices;
+    uint64_t stored;                  /* samples handed to storage */
+    uint64_t transactions;            /* Modbus requests sent */
+    uint64_t cycles;
+} collect_result_t;
+
+/* Runs until *stop, or until the clock reaches `until`.  On return everything read has been
+ * flushed to storage.  0, or -1 with errno and err when it could not start (bad profile,
+ * storage not writable); device failures never end the run.  res may be NULL. */
+int collect_run(const siteconf_t *cfg, const profile_set_t *ps, const collect_opts_t *o,
+                collect_result_t *res, char *err, size_t errlen);
+
+/* The checks check-config runs against profiles: every device's profile exists, every
+ * channel's source is a channel of it.  0, or -1 with "file:line: what" in err. */
+int collect_check(const siteconf_t *cfg, const profile_set_t *ps, char *err, size_t errlen);
+
+#endif

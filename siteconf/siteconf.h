@@ -1,0 +1,127 @@
+/*
+ * siteconf: the site configuration, parsed once into plain structs and passed down.
+ *
+ * sites -> buses (Modbus TCP gateway or serial line) -> devices (unit id, profile, poll
+ * interval) -> channels (circuit or outlet names, rated power).  The file format is libconfig's
+ * (docs/config.md).  Every error names the file and the line.  Unknown keys are errors.
+ * Cross-field checks within the file run after the walk; checks against device profiles are
+ * the meters module's (meters/profile).
+ */
+#ifndef WA_SITECONF_H
+#define WA_SITECONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SC_ID_MAX 64
+#define SC_NAME_MAX 128
+#define SC_PATH_MAX 512
+#define SC_LOADS_MAX 16
+
+typedef enum { SC_BUS_TCP, SC_BUS_SERIAL } sc_bus_kind_t;
+
+/* One load model driving a simulated channel (meters/sim).  Times are Unix seconds;
+ * `from` = INT64_MIN means "always", `to` = INT64_MAX means "never ends". */
+typedef struct sc_load {
+    char model[SC_ID_MAX]; /* office, server, gpu_rig, asic, research_job, pc_mining, constant */
+    double w;              /* per unit (rig, PC, server) or the level of a constant load */
+    double base_w;         /* office: night and weekend base */
+    int count;             /* rigs, PCs, servers; default 1 */
+    int64_t from, to;
+    int line;
+} sc_load_t;
+
+typedef struct sc_sim {
+    int enabled;
+    double noise;   /* relative standard deviation of white noise, default 0.01 */
+    uint32_t seed;  /* default: derived from the channel path */
+    sc_load_t loads[SC_LOADS_MAX];
+    size_t n_loads;
+} sc_sim_t;
+
+/* Fault injection for a simulated device: probabilities per request, 0..1. */
+typedef struct sc_faults {
+    double timeout, exception, garbage, drop;
+    int dead; /* never answers */
+} sc_faults_t;
+
+typedef struct sc_channel {
+    char id[SC_ID_MAX];       /* path component in storage */
+    char source[SC_ID_MAX];   /* channel name in the device profile; default = id */
+    char name[SC_NAME_MAX];   /* circuit or outlet label shown to people; default = id */
+    double rated_w;           /* 0 = unknown; used for plausibility */
+    sc_sim_t sim;
+    int line;
+} sc_channel_t;
+
+typedef struct sc_device {
+    char id[SC_ID_MAX];
+    int unit;                 /* Modbus unit id 0..247 */
+    char profile[SC_ID_MAX];  /* profile name, see profile_set_find() */
+    int interval_s;           /* poll interval, default 60 */
+    int timeout_ms;           /* per request, default 1000 */
+    int retries;              /* per request after the first try, default 2 */
+    int max_regs;             /* most registers in one request, default from profile or 100 */
+    int max_gap;              /* most unused registers a coalesced request may span, default 8 */
+    int quarantine_after;     /* consecutive failed polls before quarantine, default 3 */
+    int quarantine_max_s;     /* longest back-off while quarantined, default 600 */
+    sc_channel_t *channels;   /* empty = every channel of the profile, ids = profile names */
+    size_t n_channels;
+    sc_faults_t faults;       /* simulator only */
+    int line;
+} sc_device_t;
+
+typedef struct sc_bus {
+    char id[SC_ID_MAX];
+    sc_bus_kind_t kind;
+    char host[SC_NAME_MAX];   /* TCP */
+    int port;
+    char device[SC_PATH_MAX]; /* serial: /dev/ttyUSB0 */
+    int baud;
+    char parity;              /* 'N', 'E' (default, as the Modbus serial spec says), 'O' */
+    int data_bits, stop_bits;
+    int inter_frame_ms;       /* pause between requests on this bus, default 0 (TCP) / 5 */
+    sc_device_t *devices;
+    size_t n_devices;
+    int line;
+} sc_bus_t;
+
+typedef struct sc_site {
+    char id[SC_ID_MAX];
+    char name[SC_NAME_MAX];
+    char timezone[SC_ID_MAX]; /* IANA name, default the config's, else "" (process TZ) */
+    sc_bus_t *buses;
+    size_t n_buses;
+    int line;
+} sc_site_t;
+
+typedef struct sc_storage {
+    char data_dir[SC_PATH_MAX];  /* default "data" beside the config file */
+    char rrdcached[SC_PATH_MAX]; /* "" = write with librrd directly */
+    int full_days;               /* days kept at the poll interval, default 35 */
+    int mid_step_s, mid_days;    /* default 300 s for 400 days */
+    int long_step_s, long_days;  /* default 3600 s for 1830 days */
+} sc_storage_t;
+
+typedef struct siteconf {
+    char file[SC_PATH_MAX];      /* as given to siteconf_load */
+    char status_file[SC_PATH_MAX];
+    char timezone[SC_ID_MAX];
+    char (*profile_dirs)[SC_PATH_MAX]; /* resolved against the config file's folder */
+    size_t n_profile_dirs;
+    sc_storage_t storage;
+    sc_site_t *sites;
+    size_t n_sites;
+} siteconf_t;
+
+/* Parses path.  Returns a new config the caller frees with siteconf_free(), or NULL with errno
+ * (WA_ECONFIG for content errors, a system errno for I/O) and "file:line: what" in err. */
+siteconf_t *siteconf_load(const char *path, char *err, size_t errlen);
+/* Same, from a string; `name` is used in messages and relative paths resolve against cwd. */
+siteconf_t *siteconf_parse(const char *text, const char *name, char *err, size_t errlen);
+void siteconf_free(siteconf_t *c);
+
+/* Counts channels over all sites (devices with no channel list count 0 here). */
+size_t siteconf_count_devices(const siteconf_t *c);
+
+#endif

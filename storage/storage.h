@@ -1,0 +1,89 @@
+/*
+ * storage: channels as RRD time series (docs/rrd-layout.md).
+ *
+ * One file per channel, DATA_DIR/<site>/<device>/<channel>.rrd, with the data sources below and
+ * archives long enough for a year of analysis.  Writes go through rrdcached (BATCH) when an
+ * address is given, else through librrd directly; either way they are queued and written in
+ * batches by storage_flush().  The reading side serves the analyzer and tests.
+ */
+#ifndef WA_STORAGE_H
+#define WA_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Data sources of a channel file, in file order.  All GAUGE. */
+typedef enum {
+    STORAGE_DS_POWER,      /* "power": active power, W */
+    STORAGE_DS_ENERGY,     /* "energy": imported energy, Wh, continuous across counter resets */
+    STORAGE_DS_ENERGY_RAW, /* "energy_raw": the meter's own register, Wh */
+    STORAGE_DS_VOLTAGE,    /* "voltage", V */
+    STORAGE_DS_CURRENT,    /* "current", A */
+    STORAGE_DS_PF,         /* "pf" */
+    STORAGE_DS_FREQUENCY,  /* "frequency", Hz */
+    STORAGE_DS_COUNT_
+} storage_ds_t;
+
+const char *storage_ds_name(storage_ds_t ds);
+
+/* One poll's values for one channel; NaN = not measured. */
+typedef struct storage_sample {
+    double v[STORAGE_DS_COUNT_];
+} storage_sample_t;
+
+typedef struct storage_layout {
+    int step_s;               /* the poll interval */
+    int full_days;            /* AVERAGE at step_s */
+    int mid_step_s, mid_days; /* AVERAGE, MIN, MAX */
+    int long_step_s, long_days; /* AVERAGE, MIN, MAX, LAST */
+} storage_layout_t;
+
+typedef struct storage storage_t;
+
+/* data_dir must exist or be creatable.  rrdcached: NULL or "" for direct librrd, else an
+ * address as rrdtool takes it ("unix:/path", "host:port").  NULL with errno and err. */
+storage_t *storage_open(const char *data_dir, const char *rrdcached, char *err, size_t errlen);
+/* Flushes what is queued, then frees.  Accepts NULL. */
+void storage_close(storage_t *st);
+
+/* Creates the channel's file if missing (folders too); an existing file is kept as it is.
+ * rel is "<site>/<device>/<channel>".  start: the first time that will be written minus one.
+ * Thread-safe.  0, or -1 with errno and err. */
+int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, int64_t start,
+                   char *err, size_t errlen);
+
+/* Queues one sample; rel as above (copied).  Thread-safe.  Times must increase per file;
+ * a sample at or before the file's last update is dropped and counted, not an error. */
+int storage_put(storage_t *st, const char *rel, int64_t t, const storage_sample_t *s);
+
+/* Writes everything queued.  Thread-safe.  0, or -1 with errno and err (the queue is kept for
+ * a retry when the failure was a connection's). */
+int storage_flush(storage_t *st, char *err, size_t errlen);
+
+typedef struct storage_stats {
+    uint64_t queued, written, dropped_old, failed, batches;
+} storage_stats_t;
+void storage_get_stats(const storage_t *st, storage_stats_t *out);
+
+/* Absolute path of a channel's file into buf. */
+int storage_path(const storage_t *st, const char *rel, char *buf, size_t len);
+
+/* The last update time and values of a file (what the collector resumes from). */
+int storage_last(const char *file, int64_t *t, storage_sample_t *s, char *err, size_t errlen);
+
+/* A fetched series: n values of one data source at a fixed step, v[i] at start + (i+1)*step
+ * (RRD's convention: the value covers the step that ends there); NaN = unknown. */
+typedef struct storage_series {
+    int64_t start;
+    int step;
+    size_t n;
+    double *v;
+} storage_series_t;
+
+/* Fetches data source `ds` (a name, or NULL for "power", else "value", else the only DS) with
+ * consolidation cf ("AVERAGE", ...) from file between from and to at the step wanted (0 = the
+ * finest).  The caller frees out->v with free().  rrdcached: as storage_open, for a flush first. */
+int storage_fetch(const char *file, const char *ds, const char *cf, int64_t from, int64_t to,
+                  int step, const char *rrdcached, storage_series_t *out, char *err, size_t errlen);
+
+#endif
