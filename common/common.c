@@ -1,1 +1,75 @@
-/* placeholder: being written */
+/* Error texts, message formatting and the logger. */
+#include "common/common.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+const char *wa_strerror(int errnum)
+{
+    switch (errnum) {
+    case WA_ECONFIG: return "invalid configuration";
+    case WA_EPROFILE: return "device profile not found or unusable";
+    case WA_ERANGE: return "value outside its plausible range";
+    case WA_ESENTINEL: return "meter reports the value as not available";
+    case WA_ESTALE: return "data is stale";
+    case WA_EQUARANTINE: return "device is quarantined";
+    case WA_EWRITEFC: return "refused: wattaudit only sends read function codes";
+    case WA_ERRD: return "RRD storage error";
+    case WA_EPROTO: return "protocol error";
+    default: return strerror(errnum);
+    }
+}
+
+int wa_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int wa_strlcpy(char *dst, const char *src, size_t n)
+{
+    size_t len = strlen(src);
+    if (n == 0)
+        return -1;
+    if (len >= n) {
+        memcpy(dst, src, n - 1);
+        dst[n - 1] = '\0';
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dst, src, len + 1);
+    return 0;
+}
+
+void wa_log(const wa_log_t *log, wa_log_level_t level, const char *fmt, ...)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    char line[2048];
+    struct timespec now;
+    struct tm tm;
+    size_t off;
+    va_list ap;
+
+    if (!log || !log->stream || level > log->level)
+        return;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    off = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+    off += (size_t)snprintf(line + off, sizeof line - off, "%s: ", names[level]);
+    va_start(ap, fmt);
+    vsnprintf(line + off, sizeof line - off, fmt, ap);
+    va_end(ap);
+    off = strlen(line);
+    if (off + 1 < sizeof line) {
+        line[off] = '\n';
+        line[off + 1] = '\0';
+    }
+    fputs(line, log->stream);
+    fflush(log->stream);
+}

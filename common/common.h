@@ -55,6 +55,10 @@ int wa_time_parse(const char *s, const char *tz, int64_t *out);
 /* Formats t as "YYYY-MM-DD HH:MM" in tz (NULL = process TZ) into buf; returns buf. */
 char *wa_time_format(int64_t t, const char *tz, char *buf, size_t len);
 
+/* Breaks t down into local time in tz (NULL or "" = process TZ).  0, or -1 with errno. */
+struct tm;
+int wa_time_local(int64_t t, const char *tz, struct tm *out);
+
 /* Copies src into dst of size n; returns -1 (errno ENAMETOOLONG) if it did not fit. */
 int wa_strlcpy(char *dst, const char *src, size_t n);
 

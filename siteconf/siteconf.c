@@ -1,1 +1,731 @@
-/* placeholder: being written */
+/*
+ * The site configuration: libconfig parses the file into a tree; this file walks the tree with
+ * typed getters that name the file and line of whatever is wrong, rejects unknown keys, and
+ * runs the checks that involve several fields after the walk.
+ */
+#include "siteconf/siteconf.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/common.h"
+
+struct walk {
+    const char *file;
+    const char *dir; /* folder relative paths resolve against */
+    char *err;
+    size_t errlen;
+};
+
+static int line_of(const config_setting_t *s)
+{
+    return s ? (int)config_setting_source_line(s) : 0;
+}
+
+static int fail(struct walk *w, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct walk *w, const config_setting_t *s, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    wa_err(w->err, w->errlen, "%s:%d: %s", w->file, line_of(s), msg);
+    errno = WA_ECONFIG;
+    return -1;
+}
+
+static int check_keys(struct walk *w, const config_setting_t *grp, const char *const *allowed,
+                      const char *what)
+{
+    int n = config_setting_length(grp);
+    if (!config_setting_is_group(grp))
+        return fail(w, grp, "%s must be a group { ... }", what);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(grp, (unsigned)i);
+        const char *name = config_setting_name(m);
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(*a, name) == 0)
+                ok = 1;
+        if (!ok)
+            return fail(w, m, "unknown key '%s' in %s", name, what);
+    }
+    return 0;
+}
+
+/* Typed getters: 0 if found and valid, 1 if absent and optional, -1 on error. */
+static int get_str(struct walk *w, const config_setting_t *g, const char *key, char *dst,
+                   size_t n, int required)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    const char *v;
+    if (!s) {
+        if (required)
+            return fail(w, g, "missing required key '%s'", key);
+        return 1;
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return fail(w, s, "'%s' must be a string in double quotes", key);
+    v = config_setting_get_string(s);
+    if (wa_strlcpy(dst, v, n) != 0)
+        return fail(w, s, "'%s' is too long (at most %zu characters)", key, n - 1);
+    return 0;
+}
+
+static int get_int(struct walk *w, const config_setting_t *g, const char *key, int *dst, int lo,
+                   int hi, int required)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    long long v;
+    if (!s) {
+        if (required)
+            return fail(w, g, "missing required key '%s'", key);
+        return 1;
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+        return fail(w, s, "'%s' must be a whole number", key);
+    v = config_setting_get_int64(s);
+    if (v < lo || v > hi)
+        return fail(w, s, "'%s' = %lld is out of range %d..%d", key, v, lo, hi);
+    *dst = (int)v;
+    return 0;
+}
+
+static int get_double(struct walk *w, const config_setting_t *g, const char *key, double *dst,
+                      double lo, double hi, int required)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    double v;
+    if (!s) {
+        if (required)
+            return fail(w, g, "missing required key '%s'", key);
+        return 1;
+    }
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_FLOAT: v = config_setting_get_float(s); break;
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64: v = (double)config_setting_get_int64(s); break;
+    default: return fail(w, s, "'%s' must be a number", key);
+    }
+    if (!(v >= lo && v <= hi))
+        return fail(w, s, "'%s' = %g is out of range %g..%g", key, v, lo, hi);
+    *dst = v;
+    return 0;
+}
+
+static int get_time(struct walk *w, const config_setting_t *g, const char *key, const char *tz,
+                    int64_t *dst)
+{
+    char buf[64];
+    int r = get_str(w, g, key, buf, sizeof buf, 0);
+    if (r != 0)
+        return r;
+    if (wa_time_parse(buf, tz, dst) != 0)
+        return fail(w, config_setting_get_member(g, key),
+                    "'%s' = \"%s\" is not a time (YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM])", key, buf);
+    return 0;
+}
+
+static int valid_id(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+static int get_id(struct walk *w, const config_setting_t *g, const char *key, char *dst, size_t n,
+                  int required)
+{
+    int r = get_str(w, g, key, dst, n, required);
+    if (r == 0 && (!valid_id(dst) || strcmp(dst, ".") == 0 || strcmp(dst, "..") == 0))
+        return fail(w, config_setting_get_member(g, key),
+                    "'%s' = \"%s\": use letters, digits, '_', '-' and '.' only (it names files)",
+                    key, dst);
+    return r;
+}
+
+static int check_tz(struct walk *w, const config_setting_t *g, const char *key, const char *tz)
+{
+    char path[SC_PATH_MAX + 32];
+    struct stat sb;
+    if (!*tz)
+        return 0;
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    if (strstr(tz, "..") || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return fail(w, config_setting_get_member(g, key),
+                    "unknown time zone \"%s\" (an IANA name such as \"Asia/Shanghai\")", tz);
+    return 0;
+}
+
+static void resolve(const struct walk *w, char *path, size_t n)
+{
+    char tmp[SC_PATH_MAX];
+    if (path[0] == '/' || !w->dir[0])
+        return;
+    snprintf(tmp, sizeof tmp, "%s/%s", w->dir, path);
+    wa_strlcpy(path, tmp, n);
+}
+
+/* A list element must be a group; lists of groups are written ( { ... }, { ... } ). */
+static const config_setting_t *list_of_groups(struct walk *w, const config_setting_t *g,
+                                              const char *key, int required, int *count)
+{
+    const config_setting_t *l = config_setting_get_member(g, key);
+    *count = 0;
+    if (!l) {
+        if (required)
+            fail(w, g, "missing required list '%s'", key);
+        else
+            errno = 0;
+        return NULL;
+    }
+    if (!config_setting_is_list(l)) {
+        fail(w, l, "'%s' must be a list ( { ... }, ... )", key);
+        return NULL;
+    }
+    *count = config_setting_length(l);
+    for (int i = 0; i < *count; i++)
+        if (!config_setting_is_group(config_setting_get_elem(l, (unsigned)i))) {
+            fail(w, config_setting_get_elem(l, (unsigned)i), "each entry of '%s' must be a group { ... }",
+                 key);
+            return NULL;
+        }
+    return l;
+}
+
+static int walk_load(struct walk *w, const config_setting_t *g, const char *tz, sc_load_t *ld)
+{
+    static const char *const keys[] = {"model", "w", "base_w", "count", "from", "to", NULL};
+    static const char *const models[] = {"office", "server", "gpu_rig", "asic", "research_job",
+                                         "pc_mining", "constant", NULL};
+    int ok = 0;
+    memset(ld, 0, sizeof *ld);
+    ld->count = 1;
+    ld->from = INT64_MIN;
+    ld->to = INT64_MAX;
+    ld->line = line_of(g);
+    if (check_keys(w, g, keys, "a simulated load") || get_str(w, g, "model", ld->model,
+                                                               sizeof ld->model, 1) < 0)
+        return -1;
+    for (const char *const *m = models; *m; m++)
+        ok |= strcmp(*m, ld->model) == 0;
+    if (!ok)
+        return fail(w, config_setting_get_member(g, "model"),
+                    "unknown load model \"%s\" (office, server, gpu_rig, asic, research_job, "
+                    "pc_mining, constant)", ld->model);
+    if (get_double(w, g, "w", &ld->w, 0, 1e7, 0) < 0 ||
+        get_double(w, g, "base_w", &ld->base_w, 0, 1e7, 0) < 0 ||
+        get_int(w, g, "count", &ld->count, 1, 100000, 0) < 0 ||
+        get_time(w, g, "from", tz, &ld->from) < 0 || get_time(w, g, "to", tz, &ld->to) < 0)
+        return -1;
+    if (ld->from >= ld->to)
+        return fail(w, g, "'from' must be before 'to'");
+    return 0;
+}
+
+static int walk_sim(struct walk *w, const config_setting_t *g, const char *tz, sc_sim_t *sim)
+{
+    static const char *const keys[] = {"noise", "seed", "loads", NULL};
+    const config_setting_t *l;
+    int n, seed = -1;
+    sim->enabled = 1;
+    sim->noise = 0.01;
+    if (check_keys(w, g, keys, "'simulate'") ||
+        get_double(w, g, "noise", &sim->noise, 0, 1, 0) < 0 ||
+        get_int(w, g, "seed", &seed, 0, INT_MAX, 0) < 0)
+        return -1;
+    if (seed >= 0)
+        sim->seed = (uint32_t)seed;
+    l = list_of_groups(w, g, "loads", 1, &n);
+    if (!l)
+        return -1;
+    if ((size_t)n > SC_LOADS_MAX)
+        return fail(w, l, "at most %d loads per channel", SC_LOADS_MAX);
+    for (int i = 0; i < n; i++)
+        if (walk_load(w, config_setting_get_elem(l, (unsigned)i), tz, &sim->loads[i]) < 0)
+            return -1;
+    sim->n_loads = (size_t)n;
+    return 0;
+}
+
+static uint32_t fnv1a(const char *s, uint32_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u; /* FNV-1a 32-bit prime */
+    return h;
+}
+
+static int walk_channel(struct walk *w, const config_setting_t *g, const char *tz,
+                        sc_channel_t *ch)
+{
+    static const char *const keys[] = {"id", "source", "name", "rated_w", "simulate", NULL};
+    const config_setting_t *s;
+    ch->line = line_of(g);
+    if (check_keys(w, g, keys, "a channel") ||
+        get_id(w, g, "id", ch->id, sizeof ch->id, 1) < 0 ||
+        get_str(w, g, "source", ch->source, sizeof ch->source, 0) < 0 ||
+        get_str(w, g, "name", ch->name, sizeof ch->name, 0) < 0 ||
+        get_double(w, g, "rated_w", &ch->rated_w, 0, 1e8, 0) < 0)
+        return -1;
+    if (!ch->source[0])
+        wa_strlcpy(ch->source, ch->id, sizeof ch->source);
+    if (!ch->name[0])
+        wa_strlcpy(ch->name, ch->id, sizeof ch->name);
+    if ((s = config_setting_get_member(g, "simulate")) != NULL) {
+        if (walk_sim(w, s, tz, &ch->sim) < 0)
+            return -1;
+        if (!config_setting_get_member(s, "seed"))
+            ch->sim.seed = fnv1a(ch->id, 2166136261u); /* FNV-1a 32-bit offset basis */
+    }
+    return 0;
+}
+
+static int walk_faults(struct walk *w, const config_setting_t *g, sc_faults_t *f)
+{
+    static const char *const keys[] = {"timeout", "exception", "garbage", "drop", "dead",
+                                       "reject_over", NULL};
+    const config_setting_t *d;
+    if (check_keys(w, g, keys, "'faults'") ||
+        get_double(w, g, "timeout", &f->timeout, 0, 1, 0) < 0 ||
+        get_double(w, g, "exception", &f->exception, 0, 1, 0) < 0 ||
+        get_double(w, g, "garbage", &f->garbage, 0, 1, 0) < 0 ||
+        get_double(w, g, "drop", &f->drop, 0, 1, 0) < 0 ||
+        get_int(w, g, "reject_over", &f->reject_over, 0, 125, 0) < 0)
+        return -1;
+    if ((d = config_setting_get_member(g, "dead")) != NULL) {
+        if (config_setting_type(d) != CONFIG_TYPE_BOOL)
+            return fail(w, d, "'dead' must be true or false");
+        f->dead = config_setting_get_bool(d);
+    }
+    return 0;
+}
+
+static int walk_device(struct walk *w, const config_setting_t *g, const char *tz, int serial,
+                       sc_device_t *d)
+{
+    static const char *const keys[] = {"id", "unit", "profile", "interval", "timeout_ms",
+                                       "retries", "max_regs", "max_gap", "quarantine_after",
+                                       "quarantine_max", "channels", "faults", NULL};
+    const config_setting_t *l, *f;
+    int n;
+    d->line = line_of(g);
+    d->interval_s = 60;
+    d->timeout_ms = 1000;
+    d->retries = 2;
+    d->max_regs = 0; /* 0 = the profile's */
+    d->max_gap = 8;
+    d->quarantine_after = 3;
+    d->quarantine_max_s = 600;
+    if (check_keys(w, g, keys, "a device") ||
+        get_id(w, g, "id", d->id, sizeof d->id, 1) < 0 ||
+        get_int(w, g, "unit", &d->unit, serial ? 1 : 0, serial ? 247 : 255, 1) < 0 ||
+        get_str(w, g, "profile", d->profile, sizeof d->profile, 1) < 0 ||
+        get_int(w, g, "interval", &d->interval_s, 1, 86400, 0) < 0 ||
+        get_int(w, g, "timeout_ms", &d->timeout_ms, 10, 60000, 0) < 0 ||
+        get_int(w, g, "retries", &d->retries, 0, 10, 0) < 0 ||
+        get_int(w, g, "max_regs", &d->max_regs, 1, 125, 0) < 0 ||
+        get_int(w, g, "max_gap", &d->max_gap, 0, 125, 0) < 0 ||
+        get_int(w, g, "quarantine_after", &d->quarantine_after, 1, 1000, 0) < 0 ||
+        get_int(w, g, "quarantine_max", &d->quarantine_max_s, 1, 86400, 0) < 0)
+        return -1;
+    if ((f = config_setting_get_member(g, "faults")) != NULL && walk_faults(w, f, &d->faults) < 0)
+        return -1;
+    l = list_of_groups(w, g, "channels", 0, &n);
+    if (!l && errno == WA_ECONFIG)
+        return -1;
+    if (n > 0) {
+        d->channels = calloc((size_t)n, sizeof *d->channels);
+        if (!d->channels)
+            return -1;
+        d->n_channels = (size_t)n;
+        for (int i = 0; i < n; i++) {
+            if (walk_channel(w, config_setting_get_elem(l, (unsigned)i), tz, &d->channels[i]) < 0)
+                return -1;
+            for (int j = 0; j < i; j++) {
+                if (strcmp(d->channels[j].id, d->channels[i].id) == 0)
+                    return fail(w, config_setting_get_elem(l, (unsigned)i),
+                                "channel id \"%s\" already used in device \"%s\" (line %d)",
+                                d->channels[i].id, d->id, d->channels[j].line);
+                if (strcmp(d->channels[j].source, d->channels[i].source) == 0)
+                    return fail(w, config_setting_get_elem(l, (unsigned)i),
+                                "profile channel \"%s\" already stored as \"%s\" (line %d)",
+                                d->channels[i].source, d->channels[j].id, d->channels[j].line);
+            }
+        }
+    }
+    return 0;
+}
+
+static int parse_hostport(const char *s, char *host, size_t hn, int *port)
+{
+    const char *c = strrchr(s, ':');
+    char *end;
+    long p;
+    if (!c || c == s || (size_t)(c - s) >= hn)
+        return -1;
+    p = strtol(c + 1, &end, 10);
+    if (*end || end == c + 1 || p < 1 || p > 65535)
+        return -1;
+    memcpy(host, s, (size_t)(c - s));
+    host[c - s] = '\0';
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:502 */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    *port = (int)p;
+    return 0;
+}
+
+static int walk_serial(struct walk *w, const config_setting_t *g, sc_bus_t *b)
+{
+    static const char *const keys[] = {"device", "baud", "parity", "data_bits", "stop_bits", NULL};
+    char parity[16] = "even";
+    if (check_keys(w, g, keys, "'serial'") ||
+        get_str(w, g, "device", b->device, sizeof b->device, 1) < 0 ||
+        get_int(w, g, "baud", &b->baud, 300, 1000000, 1) < 0 ||
+        get_str(w, g, "parity", parity, sizeof parity, 0) < 0 ||
+        get_int(w, g, "data_bits", &b->data_bits, 7, 8, 0) < 0 ||
+        get_int(w, g, "stop_bits", &b->stop_bits, 1, 2, 0) < 0)
+        return -1;
+    if (strcmp(parity, "even") == 0)
+        b->parity = 'E';
+    else if (strcmp(parity, "odd") == 0)
+        b->parity = 'O';
+    else if (strcmp(parity, "none") == 0)
+        b->parity = 'N';
+    else
+        return fail(w, config_setting_get_member(g, "parity"),
+                    "parity \"%s\" must be \"even\" (the Modbus default), \"odd\" or \"none\"",
+                    parity);
+    return 0;
+}
+
+static int walk_bus(struct walk *w, const config_setting_t *g, const char *tz, sc_bus_t *b)
+{
+    static const char *const keys[] = {"id", "tcp", "serial", "inter_frame_ms", "devices", NULL};
+    const config_setting_t *l, *ser, *tcp;
+    char hp[SC_NAME_MAX + 8];
+    int n;
+    b->line = line_of(g);
+    b->data_bits = 8;
+    b->stop_bits = 1;
+    b->parity = 'E';
+    if (check_keys(w, g, keys, "a bus") || get_id(w, g, "id", b->id, sizeof b->id, 1) < 0)
+        return -1;
+    tcp = config_setting_get_member(g, "tcp");
+    ser = config_setting_get_member(g, "serial");
+    if (!!tcp == !!ser)
+        return fail(w, g, "bus \"%s\" needs exactly one of 'tcp = \"host:port\"' or "
+                          "'serial = { ... }'", b->id);
+    if (tcp) {
+        b->kind = SC_BUS_TCP;
+        if (get_str(w, g, "tcp", hp, sizeof hp, 1) < 0)
+            return -1;
+        if (parse_hostport(hp, b->host, sizeof b->host, &b->port) != 0)
+            return fail(w, tcp, "tcp = \"%s\" is not host:port (port 1..65535)", hp);
+    } else {
+        b->kind = SC_BUS_SERIAL;
+        b->inter_frame_ms = 5;
+        if (walk_serial(w, ser, b) < 0)
+            return -1;
+    }
+    if (get_int(w, g, "inter_frame_ms", &b->inter_frame_ms, 0, 10000, 0) < 0)
+        return -1;
+    l = list_of_groups(w, g, "devices", 1, &n);
+    if (!l)
+        return -1;
+    if (n == 0)
+        return fail(w, l, "bus \"%s\" has no devices", b->id);
+    b->devices = calloc((size_t)n, sizeof *b->devices);
+    if (!b->devices)
+        return -1;
+    b->n_devices = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        if (walk_device(w, config_setting_get_elem(l, (unsigned)i), tz, b->kind == SC_BUS_SERIAL,
+                        &b->devices[i]) < 0)
+            return -1;
+        for (int j = 0; j < i; j++) {
+            if (strcmp(b->devices[j].id, b->devices[i].id) == 0)
+                return fail(w, config_setting_get_elem(l, (unsigned)i),
+                            "device id \"%s\" already used on bus \"%s\" (line %d)",
+                            b->devices[i].id, b->id, b->devices[j].line);
+            if (b->devices[j].unit == b->devices[i].unit)
+                return fail(w, config_setting_get_elem(l, (unsigned)i),
+                            "unit id %d already used on bus \"%s\" by device \"%s\" (line %d)",
+                            b->devices[i].unit, b->id, b->devices[j].id, b->devices[j].line);
+        }
+    }
+    return 0;
+}
+
+static int walk_site(struct walk *w, const config_setting_t *g, const char *default_tz,
+                     sc_site_t *s)
+{
+    static const char *const keys[] = {"id", "name", "timezone", "buses", NULL};
+    const config_setting_t *l;
+    int n;
+    s->line = line_of(g);
+    if (check_keys(w, g, keys, "a site") || get_id(w, g, "id", s->id, sizeof s->id, 1) < 0 ||
+        get_str(w, g, "name", s->name, sizeof s->name, 0) < 0 ||
+        get_str(w, g, "timezone", s->timezone, sizeof s->timezone, 0) < 0 ||
+        check_tz(w, g, "timezone", s->timezone) < 0)
+        return -1;
+    if (!s->name[0])
+        wa_strlcpy(s->name, s->id, sizeof s->name);
+    if (!s->timezone[0])
+        wa_strlcpy(s->timezone, default_tz, sizeof s->timezone);
+    l = list_of_groups(w, g, "buses", 1, &n);
+    if (!l)
+        return -1;
+    s->buses = calloc((size_t)(n ? n : 1), sizeof *s->buses);
+    if (!s->buses)
+        return -1;
+    s->n_buses = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        if (walk_bus(w, config_setting_get_elem(l, (unsigned)i), s->timezone, &s->buses[i]) < 0)
+            return -1;
+        for (int j = 0; j < i; j++)
+            if (strcmp(s->buses[j].id, s->buses[i].id) == 0)
+                return fail(w, config_setting_get_elem(l, (unsigned)i),
+                            "bus id \"%s\" already used in site \"%s\" (line %d)",
+                            s->buses[i].id, s->id, s->buses[j].line);
+    }
+    return 0;
+}
+
+static int walk_storage(struct walk *w, const config_setting_t *g, sc_storage_t *st)
+{
+    static const char *const keys[] = {"data_dir", "rrdcached", "full_days", "mid_step",
+                                       "mid_days", "long_step", "long_days", NULL};
+    if (check_keys(w, g, keys, "'storage'") ||
+        get_str(w, g, "data_dir", st->data_dir, sizeof st->data_dir, 0) < 0 ||
+        get_str(w, g, "rrdcached", st->rrdcached, sizeof st->rrdcached, 0) < 0 ||
+        get_int(w, g, "full_days", &st->full_days, 1, 3660, 0) < 0 ||
+        get_int(w, g, "mid_step", &st->mid_step_s, 1, 86400, 0) < 0 ||
+        get_int(w, g, "mid_days", &st->mid_days, 1, 3660, 0) < 0 ||
+        get_int(w, g, "long_step", &st->long_step_s, 1, 86400 * 7, 0) < 0 ||
+        get_int(w, g, "long_days", &st->long_days, 1, 36600, 0) < 0)
+        return -1;
+    if (st->long_step_s <= st->mid_step_s)
+        return fail(w, g, "long_step (%d s) must be longer than mid_step (%d s)",
+                    st->long_step_s, st->mid_step_s);
+    return 0;
+}
+
+/* Checks that need the whole tree: endpoints used twice across sites. */
+static int check_whole(struct walk *w, const siteconf_t *c)
+{
+    for (size_t i = 0; i < c->n_sites; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->sites[i].id, c->sites[j].id) == 0)
+                return wa_err(w->err, w->errlen, "%s:%d: site id \"%s\" already used (line %d)",
+                              w->file, c->sites[i].line, c->sites[i].id, c->sites[j].line);
+        for (size_t b = 0; b < c->sites[i].n_buses; b++) {
+            const sc_bus_t *x = &c->sites[i].buses[b];
+            for (size_t k = 0; k <= i; k++)
+                for (size_t e = 0; e < c->sites[k].n_buses; e++) {
+                    const sc_bus_t *y = &c->sites[k].buses[e];
+                    if (y == x)
+                        goto next;
+                    if (x->kind == y->kind &&
+                        ((x->kind == SC_BUS_TCP && x->port == y->port &&
+                          strcmp(x->host, y->host) == 0) ||
+                         (x->kind == SC_BUS_SERIAL && strcmp(x->device, y->device) == 0)))
+                        return wa_err(w->err, w->errlen,
+                                      "%s:%d: bus \"%s\" uses the same %s as bus \"%s\" (line %d); "
+                                      "put both buses' devices on one bus",
+                                      w->file, x->line, x->id,
+                                      x->kind == SC_BUS_TCP ? "gateway address" : "serial device",
+                                      y->id, y->line);
+                }
+        next:;
+        }
+    }
+    return 0;
+}
+
+static siteconf_t *walk_root(struct walk *w, const config_setting_t *root)
+{
+    static const char *const keys[] = {"timezone", "status_file", "profile_dirs", "storage",
+                                       "sites", NULL};
+    siteconf_t *c = calloc(1, sizeof *c);
+    const config_setting_t *l, *pd, *st;
+    int n;
+
+    if (!c)
+        return NULL;
+    wa_strlcpy(c->file, w->file, sizeof c->file);
+    c->storage.full_days = 35;
+    c->storage.mid_step_s = 300;
+    c->storage.mid_days = 400;
+    c->storage.long_step_s = 3600;
+    c->storage.long_days = 1830;
+    wa_strlcpy(c->storage.data_dir, "data", sizeof c->storage.data_dir);
+    if (check_keys(w, root, keys, "the file") ||
+        get_str(w, root, "timezone", c->timezone, sizeof c->timezone, 0) < 0 ||
+        check_tz(w, root, "timezone", c->timezone) < 0 ||
+        get_str(w, root, "status_file", c->status_file, sizeof c->status_file, 0) < 0)
+        goto bad;
+    if (c->status_file[0])
+        resolve(w, c->status_file, sizeof c->status_file);
+    if ((st = config_setting_get_member(root, "storage")) && walk_storage(w, st, &c->storage) < 0)
+        goto bad;
+    resolve(w, c->storage.data_dir, sizeof c->storage.data_dir);
+    if ((pd = config_setting_get_member(root, "profile_dirs")) != NULL) {
+        if (!config_setting_is_array(pd) && !config_setting_is_list(pd)) {
+            fail(w, pd, "'profile_dirs' must be an array of strings [ \"dir\", ... ]");
+            goto bad;
+        }
+        n = config_setting_length(pd);
+        c->profile_dirs = calloc((size_t)(n ? n : 1), sizeof *c->profile_dirs);
+        if (!c->profile_dirs)
+            goto bad;
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *e = config_setting_get_elem(pd, (unsigned)i);
+            if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+                wa_strlcpy(c->profile_dirs[i], config_setting_get_string(e), SC_PATH_MAX) != 0) {
+                fail(w, e, "each of 'profile_dirs' must be a folder name in double quotes");
+                goto bad;
+            }
+            resolve(w, c->profile_dirs[i], SC_PATH_MAX);
+        }
+        c->n_profile_dirs = (size_t)n;
+    }
+    l = list_of_groups(w, root, "sites", 1, &n);
+    if (!l)
+        goto bad;
+    if (n == 0) {
+        fail(w, l, "no sites");
+        goto bad;
+    }
+    c->sites = calloc((size_t)n, sizeof *c->sites);
+    if (!c->sites)
+        goto bad;
+    c->n_sites = (size_t)n;
+    for (int i = 0; i < n; i++)
+        if (walk_site(w, config_setting_get_elem(l, (unsigned)i), c->timezone, &c->sites[i]) < 0)
+            goto bad;
+    if (check_whole(w, c) < 0) {
+        errno = WA_ECONFIG;
+        goto bad;
+    }
+    return c;
+bad: {
+    int e = errno ? errno : WA_ECONFIG;
+    siteconf_free(c);
+    errno = e;
+    return NULL;
+}
+}
+
+static siteconf_t *parse_with(config_t *lc, int ok, struct walk *w)
+{
+    siteconf_t *c;
+    if (!ok) {
+        if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
+            int e = errno;
+            wa_err(w->err, w->errlen, "%s: cannot read: %s", w->file, strerror(e ? e : EIO));
+            errno = e ? e : EIO;
+        } else {
+            wa_err(w->err, w->errlen, "%s:%d: %s", w->file, config_error_line(lc),
+                   config_error_text(lc));
+            errno = WA_ECONFIG;
+        }
+        return NULL;
+    }
+    c = walk_root(w, config_root_setting(lc));
+    return c;
+}
+
+siteconf_t *siteconf_load(const char *path, char *err, size_t errlen)
+{
+    config_t lc;
+    char dir[SC_PATH_MAX];
+    const char *slash;
+    struct walk w = {path, dir, err, errlen};
+    siteconf_t *c;
+    int ok, e;
+
+    if (!path) {
+        errno = EINVAL;
+        return NULL;
+    }
+    slash = strrchr(path, '/');
+    dir[0] = '\0';
+    if (slash) {
+        size_t n = (size_t)(slash - path);
+        if (n == 0)
+            n = 1; /* "/site.conf" */
+        if (n >= sizeof dir) {
+            errno = ENAMETOOLONG;
+            wa_err(err, errlen, "%s: path too long", path);
+            return NULL;
+        }
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    config_init(&lc);
+    errno = 0;
+    ok = config_read_file(&lc, path) == CONFIG_TRUE;
+    c = parse_with(&lc, ok, &w);
+    e = errno;
+    config_destroy(&lc);
+    errno = e;
+    return c;
+}
+
+siteconf_t *siteconf_parse(const char *text, const char *name, char *err, size_t errlen)
+{
+    config_t lc;
+    struct walk w = {name ? name : "<string>", "", err, errlen};
+    siteconf_t *c;
+    int ok, e;
+    if (!text) {
+        errno = EINVAL;
+        return NULL;
+    }
+    config_init(&lc);
+    ok = config_read_string(&lc, text) == CONFIG_TRUE;
+    c = parse_with(&lc, ok, &w);
+    e = errno;
+    config_destroy(&lc);
+    errno = e;
+    return c;
+}
+
+void siteconf_free(siteconf_t *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_sites; i++) {
+        for (size_t b = 0; b < c->sites[i].n_buses; b++) {
+            for (size_t d = 0; d < c->sites[i].buses[b].n_devices; d++)
+                free(c->sites[i].buses[b].devices[d].channels);
+            free(c->sites[i].buses[b].devices);
+        }
+        free(c->sites[i].buses);
+    }
+    free(c->sites);
+    free(c->profile_dirs);
+    free(c);
+}
+
+size_t siteconf_count_devices(const siteconf_t *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; c && i < c->n_sites; i++)
+        for (size_t b = 0; b < c->sites[i].n_buses; b++)
+            n += c->sites[i].buses[b].n_devices;
+    return n;
+}

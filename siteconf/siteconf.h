@@ -42,7 +42,8 @@ typedef struct sc_sim {
 /* Fault injection for a simulated device: probabilities per request, 0..1. */
 typedef struct sc_faults {
     double timeout, exception, garbage, drop;
-    int dead; /* never answers */
+    int dead;        /* never answers */
+    int reject_over; /* answers reads of more than this many registers with exception 02; 0 = off */
 } sc_faults_t;
 
 typedef struct sc_channel {
@@ -121,7 +122,7 @@ siteconf_t *siteconf_load(const char *path, char *err, size_t errlen);
 siteconf_t *siteconf_parse(const char *text, const char *name, char *err, size_t errlen);
 void siteconf_free(siteconf_t *c);
 
-/* Counts channels over all sites (devices with no channel list count 0 here). */
+/* Counts devices over all sites and buses. */
 size_t siteconf_count_devices(const siteconf_t *c);
 
 #endif

@@ -1,0 +1,12 @@
+/* wattaudit sim: placeholder until its owner lands it. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int cli_sim(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fputs("wattaudit: this command is not built yet\n", stderr);
+    return 1;
+}
