@@ -69,15 +69,16 @@ int wa_time_parse(const char *s, const char *tz, int64_t *out)
 
     if (!s || !out)
         goto bad;
-    /* Plain Unix seconds. */
-    if (*s && (isdigit((unsigned char)*s) || *s == '-') && !strchr(s, ':') && strlen(s) != 10) {
+    /* Plain Unix seconds: all digits, at most one leading minus. */
+    if (*s && strspn(s + (*s == '-'), "0123456789") == strlen(s + (*s == '-')) &&
+        s[*s == '-'] != '\0') {
         long long v;
         errno = 0;
         v = strtoll(s, &end, 10);
-        if (errno == 0 && *end == '\0' && end != s) {
-            *out = v;
-            return 0;
-        }
+        if (errno != 0)
+            goto bad;
+        *out = v;
+        return 0;
     }
     if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
         digits(&p, 2, &d))

@@ -1,0 +1,141 @@
+/* common: time parsing in named zones, the shared clock across two mappings, error texts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/common.h"
+
+static void test_time_parse(void **state)
+{
+    static const struct {
+        const char *text, *tz;
+        int ok;
+        int64_t want;
+    } cases[] = {
+        /* 2026-11-02 14:00 in Shanghai (UTC+8, no DST) is 06:00Z. */
+        {"2026-11-02T14:00", "Asia/Shanghai", 1, 1793599200},
+        {"2026-11-02 14:00:00", "Asia/Shanghai", 1, 1793599200},
+        {"2026-11-02T06:00Z", "Asia/Shanghai", 1, 1793599200},
+        {"2026-11-02T14:00+08:00", "UTC", 1, 1793599200},
+        {"2026-11-02T01:00-05:00", NULL, 1, 1793599200},
+        {"2026-11-02", "UTC", 1, 1793577600},
+        {"1793599200", NULL, 1, 1793599200},
+        /* Europe/Berlin is UTC+1 in November. */
+        {"2026-11-02T07:00", "Europe/Berlin", 1, 1793599200},
+        {"2026-13-02", "UTC", 0, 0},
+        {"2026-02-31", "UTC", 0, 0},
+        {"2026-11-02T25:00", "UTC", 0, 0},
+        {"2026-11-02T14", "UTC", 0, 0},
+        {"yesterday", "UTC", 0, 0},
+        {"", "UTC", 0, 0},
+        {"2026-11-02T14:00+0800junk", "UTC", 0, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t t = -1;
+        int r = wa_time_parse(cases[i].text, cases[i].tz, &t);
+        if (cases[i].ok) {
+            assert_int_equal(r, 0);
+            assert_int_equal(t, cases[i].want);
+        } else {
+            assert_int_equal(r, -1);
+            assert_int_equal(errno, EINVAL);
+        }
+    }
+}
+
+static void test_time_local(void **state)
+{
+    struct tm tm;
+    char buf[32];
+    (void)state;
+    assert_int_equal(wa_time_local(1793599200, "Asia/Shanghai", &tm), 0);
+    assert_int_equal(tm.tm_hour, 14);
+    assert_int_equal(tm.tm_wday, 1); /* Monday */
+    assert_int_equal(wa_time_local(1793599200, "UTC", &tm), 0);
+    assert_int_equal(tm.tm_hour, 6);
+    assert_string_equal(wa_time_format(1793599200, "Asia/Shanghai", buf, sizeof buf),
+                        "2026-11-02 14:00");
+}
+
+static void test_clock_shared(void **state)
+{
+    char path[] = "/tmp/wa-clock-XXXXXX";
+    int fd = mkstemp(path);
+    wa_clock_t *owner, *reader, *real;
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    owner = wa_clock_create_stepped(path, 1000);
+    assert_non_null(owner);
+    reader = wa_clock_open(path);
+    assert_non_null(reader);
+    assert_true(wa_clock_is_stepped(reader));
+    assert_true(wa_clock_now(reader) == 1000.0);
+    assert_int_equal(wa_clock_set(owner, 1060.5), 0);
+    assert_true(wa_clock_now(reader) == 1060.5);
+    /* Time never runs backwards, and a reader cannot move it. */
+    assert_int_equal(wa_clock_set(owner, 1000), -1);
+    assert_int_equal(wa_clock_set(reader, 2000), -1);
+    assert_true(wa_clock_now(reader) == 1060.5);
+    wa_clock_close(reader);
+    wa_clock_close(owner);
+
+    owner = wa_clock_create_scaled(path, 5000, 3600.0);
+    assert_non_null(owner);
+    reader = wa_clock_open(path);
+    assert_non_null(reader);
+    assert_false(wa_clock_is_stepped(reader));
+    usleep(20000);
+    /* 20 ms at 3600x is 72 s of simulated time. */
+    assert_true(wa_clock_now(reader) > 5000 + 60);
+    assert_true(wa_clock_now(reader) < 5000 + 3600);
+    wa_clock_close(reader);
+    wa_clock_close(owner);
+
+    /* A file that is not a clock is refused. */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "not a clock, just some text here....", 36), 36);
+    close(fd);
+    assert_null(wa_clock_open(path));
+    unlink(path);
+
+    real = wa_clock_real();
+    assert_true(wa_clock_now(real) > 1.7e9);
+    assert_int_equal(wa_clock_set(real, 1), -1);
+    wa_clock_close(real);
+    wa_clock_close(NULL);
+}
+
+static void test_errors(void **state)
+{
+    char err[16];
+    (void)state;
+    assert_string_equal(wa_strerror(WA_EWRITEFC),
+                        "refused: wattaudit only sends read function codes");
+    assert_string_equal(wa_strerror(ENOENT), strerror(ENOENT));
+    assert_int_equal(wa_err(err, sizeof err, "%s", "a long message that is cut"), -1);
+    assert_int_equal(strlen(err), sizeof err - 1);
+    assert_int_equal(wa_strlcpy(err, "0123456789abcdefXYZ", sizeof err), -1);
+    assert_int_equal(errno, ENAMETOOLONG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_time_local),
+        cmocka_unit_test(test_clock_shared),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
