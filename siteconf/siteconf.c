@@ -558,7 +558,7 @@ static int check_whole(struct walk *w, const siteconf_t *c)
 static siteconf_t *walk_root(struct walk *w, const config_setting_t *root)
 {
     static const char *const keys[] = {"timezone", "status_file", "profile_dirs", "storage",
-                                       "sites", NULL};
+                                       "simulation_start", "sites", NULL};
     siteconf_t *c = calloc(1, sizeof *c);
     const config_setting_t *l, *pd, *st;
     int n;
@@ -579,6 +579,8 @@ static siteconf_t *walk_root(struct walk *w, const config_setting_t *root)
         goto bad;
     if (c->status_file[0])
         resolve(w, c->status_file, sizeof c->status_file);
+    if (get_time(w, root, "simulation_start", c->timezone, &c->sim_start) < 0)
+        goto bad;
     if ((st = config_setting_get_member(root, "storage")) && walk_storage(w, st, &c->storage) < 0)
         goto bad;
     resolve(w, c->storage.data_dir, sizeof c->storage.data_dir);

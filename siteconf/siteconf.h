@@ -111,6 +111,8 @@ typedef struct siteconf {
     char (*profile_dirs)[SC_PATH_MAX]; /* resolved against the config file's folder */
     size_t n_profile_dirs;
     sc_storage_t storage;
+    int64_t sim_start;           /* simulation_start: where a simulated scenario's story begins
+                                    (0 = not given); `wattaudit demo` shifts the story to end now */
     sc_site_t *sites;
     size_t n_sites;
 } siteconf_t;
