@@ -1,1 +1,209 @@
-/* placeholder: being written */
+/*
+ * Bus scan: which unit ids answer, and which profile each one fits.  Only read requests go out,
+ * through mbus_read().  A unit is recognised by the SunSpec marker and model chain, or by a
+ * profile's fingerprint register reading a value in the range a real device shows (a mains
+ * voltage, say); candidates are ranked by how many of their rows read plausibly.
+ */
+#include "meters/scan/scan.h"
+
+#include <errno.h>
+#include <math.h>
+#include <modbus.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "meters/mbus/mbus.h"
+
+/* SunSpec Information Model Specification: "SunS" (0x5375 0x6E53) at one of these bases. */
+static const uint16_t sunspec_bases[] = {40000, 0, 50000};
+
+struct candidate {
+    const profile_t *p;
+    int plausible;
+    double fp_value;
+};
+
+/* Finds the SunSpec base and the first meter model (201-204, 211-214) in the model chain.
+ * Returns the model id, 0 if none, -1 if the unit did not answer at all. */
+static int probe_sunspec(mbus_t *m, int unit, int timeout_ms, int *answered)
+{
+    uint16_t w[2];
+    char err[256];
+    for (size_t b = 0; b < sizeof sunspec_bases / sizeof sunspec_bases[0]; b++) {
+        uint32_t addr = sunspec_bases[b];
+        if (mbus_read(m, unit, 3, (uint16_t)addr, 2, timeout_ms, w, err, sizeof err) != 0) {
+            if (errno == ETIMEDOUT && b == 0)
+                return -1; /* nobody home: don't wait twice more */
+            if (errno > MODBUS_ENOBASE)
+                *answered = 1;
+            continue;
+        }
+        *answered = 1;
+        if (w[0] != 0x5375 || w[1] != 0x6E53)
+            continue;
+        addr += 2;
+        /* Walk (ID, L) headers; a chain longer than 64 models is not a real device. */
+        for (int hop = 0; hop < 64 && addr < 65534; hop++) {
+            if (mbus_read(m, unit, 3, (uint16_t)addr, 2, timeout_ms, w, err, sizeof err) != 0 ||
+                w[0] == 0xFFFF)
+                break;
+            if ((w[0] >= 201 && w[0] <= 204) || (w[0] >= 211 && w[0] <= 214))
+                return w[0];
+            addr += 2u + w[1];
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static int read_row(mbus_t *m, int unit, const profile_reg_t *r, int timeout_ms, double *v)
+{
+    uint16_t w[4];
+    char err[256];
+    unsigned n = profile_type_words(r->type);
+    profile_reg_t loose = *r;
+    loose.min = NAN;
+    loose.max = NAN;
+    if (mbus_read(m, unit, (int)r->fn, r->address, (uint16_t)n, timeout_ms, w, err, sizeof err) != 0)
+        return -1;
+    return profile_decode(&loose, w, 0, v);
+}
+
+static int plausible(const profile_reg_t *r, double v)
+{
+    return (isnan(r->min) || v >= r->min) && (isnan(r->max) || v <= r->max);
+}
+
+/* Entries are held back one step: libconfig lists take commas between elements, not after the
+ * last, and the comment must come after the comma. */
+struct pending {
+    FILE *out;
+    int has;
+    char entry[256], comment[1024];
+};
+
+static void flush_entry(struct pending *pe, int more)
+{
+    if (pe->has)
+        fprintf(pe->out, "          %s%s  # %s\n", pe->entry, more ? "," : "", pe->comment);
+    pe->has = 0;
+}
+
+static void print_entry(struct pending *pe, int unit, const profile_t *p, const char *why)
+{
+    flush_entry(pe, 1);
+    snprintf(pe->entry, sizeof pe->entry,
+             "{ id = \"unit%d\"; unit = %d; profile = \"%s\"; interval = 60; }", unit, unit,
+             p->name);
+    snprintf(pe->comment, sizeof pe->comment, "%s %s; %s", p->vendor, p->model, why);
+    pe->has = 1;
+}
+
+static int scan_unit(mbus_t *m, int unit, const profile_set_t *ps, const scan_opts_t *o,
+                     struct pending *pe)
+{
+    struct candidate best = {0}, cands[32];
+    size_t nc = 0;
+    int answered = 0, model = probe_sunspec(m, unit, o->timeout_ms, &answered);
+    char why[768];
+
+    if (model < 0)
+        return 0;
+    if (model > 0) {
+        for (size_t i = 0; i < profile_set_count(ps); i++) {
+            const profile_t *p = profile_set_at(ps, i);
+            if (p->sunspec_model == model) {
+                snprintf(why, sizeof why, "SunSpec marker, model %d", model);
+                print_entry(pe, unit, p, why);
+                return 1;
+            }
+        }
+        fprintf(pe->out, "          # unit %d: SunSpec meter model %d, no profile for it\n", unit,
+                model);
+        return 1;
+    }
+    for (size_t i = 0; i < profile_set_count(ps) && nc < 32; i++) {
+        const profile_t *p = profile_set_at(ps, i);
+        const profile_reg_t *fp;
+        double v;
+        if (p->sunspec_model || p->fingerprint_reg < 0)
+            continue;
+        fp = &p->regs[p->fingerprint_reg];
+        if (read_row(m, unit, fp, o->timeout_ms, &v) != 0) {
+            if (errno == ETIMEDOUT && !answered)
+                return 0;
+            answered = 1;
+            continue;
+        }
+        answered = 1;
+        if (v < p->fingerprint_min || v > p->fingerprint_max)
+            continue;
+        cands[nc] = (struct candidate){p, 0, v};
+        for (size_t r = 0; r < p->n_regs; r++)
+            if (read_row(m, unit, &p->regs[r], o->timeout_ms, &v) == 0 && plausible(&p->regs[r], v))
+                cands[nc].plausible++;
+        if (!best.p || cands[nc].plausible > best.plausible)
+            best = cands[nc];
+        nc++;
+    }
+    if (!best.p) {
+        if (answered)
+            fprintf(pe->out, "          # unit %d answers but fits no profile\n", unit);
+        return answered;
+    }
+    snprintf(why, sizeof why, "%s/%s = %.1f, %d of %zu rows plausible",
+             best.p->regs[best.p->fingerprint_reg].channel, profile_quantity_name(best.p->regs[best.p->fingerprint_reg].quantity),
+             best.fp_value, best.plausible, best.p->n_regs);
+    for (size_t i = 0; i < nc; i++) {
+        size_t len = strlen(why);
+        if (cands[i].p != best.p && len < sizeof why)
+            snprintf(why + len, sizeof why - len, "; also fits %s (%d of %zu)", cands[i].p->name,
+                     cands[i].plausible, cands[i].p->n_regs);
+    }
+    print_entry(pe, unit, best.p, why);
+    return 1;
+}
+
+int scan_bus(const sc_bus_t *bus, const profile_set_t *ps, const scan_opts_t *o, FILE *out,
+             char *err, size_t errlen)
+{
+    scan_opts_t opts = {1, 247, 300};
+    mbus_t *m;
+    int found = 0;
+    struct pending pe = {out, 0, "", ""};
+
+    if (!bus || !ps || !out) {
+        errno = EINVAL;
+        return wa_err(err, errlen, "scan: missing bus, profiles or output");
+    }
+    if (o) {
+        opts = *o;
+        if (opts.first_unit <= 0)
+            opts.first_unit = 1;
+        if (opts.last_unit <= 0 || opts.last_unit > 247)
+            opts.last_unit = 247;
+        if (opts.timeout_ms <= 0)
+            opts.timeout_ms = 300;
+    }
+    if (opts.first_unit > opts.last_unit) {
+        errno = EINVAL;
+        return wa_err(err, errlen, "scan: first unit %d is after last unit %d", opts.first_unit,
+                      opts.last_unit);
+    }
+    if (!(m = mbus_new(bus, err, errlen)))
+        return -1;
+    fprintf(out, "      {\n        id = \"%s\";\n", bus->id);
+    if (bus->kind == SC_BUS_TCP)
+        fprintf(out, "        tcp = \"%s:%d\";\n", bus->host, bus->port);
+    else
+        fprintf(out, "        serial = { device = \"%s\"; baud = %d; parity = \"%s\"; };\n",
+                bus->device, bus->baud,
+                bus->parity == 'E' ? "even" : bus->parity == 'O' ? "odd" : "none");
+    fprintf(out, "        devices = (\n");
+    for (int unit = opts.first_unit; unit <= opts.last_unit; unit++)
+        found += scan_unit(m, unit, ps, &opts, &pe);
+    flush_entry(&pe, 0);
+    fprintf(out, "        );\n      }\n");
+    mbus_free(m);
+    return found;
+}
