@@ -76,6 +76,11 @@ typedef struct profile_set profile_set_t;
 
 /* Loads every *.conf in each directory.  A broken file fails the whole load with
  * "file:line: what" in err and errno WA_ECONFIG: a half-loaded set would hide meters.
+ * A directory that cannot be opened fails it too, with the system's errno.
+ * Directories are read in the order given, the files of one sorted by name; a profile in a
+ * later directory replaces the one of the same name from an earlier directory, so users
+ * override a shipped profile by putting their own file of that name in a later directory.
+ * profile_set_at() lists the result sorted by name.
  * Caller frees with profile_set_free(). */
 profile_set_t *profile_set_load(const char *const *dirs, size_t n_dirs, char *err, size_t errlen);
 void profile_set_free(profile_set_t *ps);
@@ -91,16 +96,22 @@ void profile_free(profile_t *p);
 /* Registers a type occupies: 1, 2 or 4. */
 unsigned profile_type_words(profile_type_t t);
 
-/* Reassembles the raw value of type t from words in order o (bits, zero-extended). */
+/* Reassembles the raw value of type t from words in order o (bits, zero-extended).  Built
+ * with shifts, independent of host byte order; floats are made from these bits by memcpy. */
 uint64_t profile_raw(const uint16_t *words, profile_type_t t, profile_order_t o);
 
 /* Decodes one register row from the words at its address.  sf is the SunSpec scale factor
  * (ignored unless r->sf_address >= 0).  Returns 0 and the value in canonical units, or -1 with
- * errno WA_ESENTINEL (a "not available" pattern or NaN/Inf) or WA_ERANGE (outside min..max). */
+ * errno WA_ESENTINEL (a "not available" pattern or NaN/Inf) or WA_ERANGE (outside min..max).
+ * The sf must be in -10..10; 0x8000 (or -32768) is SunSpec's "not implemented" and gives
+ * WA_ESENTINEL, any other value outside gives WA_ERANGE.  On WA_ERANGE from min..max, *out
+ * still holds the decoded value (for the log); otherwise on error it is NaN. */
 int profile_decode(const profile_reg_t *r, const uint16_t *words, int sf, double *out);
 
 /* Encodes a value in the row's raw units (before scale) into words; the simulator's side.
- * Integers are rounded and saturated.  Returns the number of words written. */
+ * Integers are rounded to nearest (halves away from zero) and saturated at the type's limits;
+ * NaN becomes 0 for them.  A float32 saturates at +-FLT_MAX; NaN and infinities carry over.
+ * Returns the number of words written (profile_type_words(t)), or 0 with errno EINVAL. */
 unsigned profile_encode(double raw_value, profile_type_t t, profile_order_t o, uint16_t *words);
 
 /* Name tables for messages and the file format. */
