@@ -1,1 +1,686 @@
-/* placeholder: being written */
+/*
+ * The write side: a queue of samples filled by any thread and written out in batches, per file
+ * in time order, directly with librrd or through rrdcached (docs/rrd-layout.md).
+ *
+ * Locks: io_lock serialises flushes, file creation and the rrdcached connection; lock guards
+ * the file table, the queue and the counters.  io_lock is always taken first.  A file's
+ * last-written time and forget flag are touched under io_lock only.
+ */
+#include "storage/storage-private.h"
+
+#include "common/common.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <rrd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sfile {
+    char *rel, *path;
+    int64_t last;       /* newest time in the file; meaningful when last_known */
+    int last_known;
+    int forget;         /* rrdcached has to FORGET the name before the next update */
+    struct sfile *next; /* hash chain */
+};
+
+struct item {
+    struct sfile *f;
+    int64_t t;
+    uint64_t seq; /* put order: of two samples at one time the first is kept */
+    int retry;    /* was sent in a batch whose connection failed */
+    storage_sample_t s;
+};
+
+struct storage {
+    char *data_dir;
+    rrdc_conn_t *conn; /* NULL: write with librrd directly */
+    pthread_mutex_t io_lock, lock;
+    struct sfile **buckets;
+    size_t n_buckets, n_files;
+    struct item *q;
+    size_t q_len, q_cap;
+    uint64_t seq;
+    storage_stats_t stats;
+};
+
+/* Samples in one "t:v:..." argument: 20 digits of time and seven 24-character numbers. */
+#define UPDATE_ARG_MAX 256
+
+storage_t *storage_open(const char *data_dir, const char *rrdcached, char *err, size_t errlen)
+{
+    char abs[PATH_MAX];
+    if (!data_dir || !*data_dir) {
+        errno = EINVAL;
+        wa_err(err, errlen, "storage: no data folder given");
+        return NULL;
+    }
+    if (storage_mkdirs(data_dir, err, errlen) < 0)
+        return NULL;
+    if (!realpath(data_dir, abs)) {
+        int e = errno;
+        wa_err(err, errlen, "storage: data folder '%s': %s", data_dir, strerror(e));
+        errno = e;
+        return NULL;
+    }
+    if (rrdcached && *rrdcached && strpbrk(abs, " \t\r\n")) {
+        errno = EINVAL;
+        wa_err(err, errlen, "storage: data folder '%s' holds whitespace, which rrdcached's "
+                            "protocol cannot carry", abs);
+        return NULL;
+    }
+    storage_t *st = calloc(1, sizeof *st);
+    if (!st)
+        goto nomem;
+    st->n_buckets = 64;
+    st->buckets = calloc(st->n_buckets, sizeof *st->buckets);
+    st->data_dir = strdup(abs);
+    if (!st->buckets || !st->data_dir)
+        goto nomem;
+    if (rrdcached && *rrdcached && !(st->conn = rrdc_conn_new(rrdcached, err, errlen))) {
+        int e = errno;
+        free(st->buckets);
+        free(st->data_dir);
+        free(st);
+        errno = e;
+        return NULL;
+    }
+    pthread_mutex_init(&st->io_lock, NULL);
+    pthread_mutex_init(&st->lock, NULL);
+    return st;
+nomem:
+    if (st) {
+        free(st->buckets);
+        free(st->data_dir);
+        free(st);
+    }
+    errno = ENOMEM;
+    wa_err(err, errlen, "storage: out of memory");
+    return NULL;
+}
+
+void storage_close(storage_t *st)
+{
+    if (!st)
+        return;
+    storage_flush(st, NULL, 0);
+    for (size_t b = 0; b < st->n_buckets; b++) {
+        for (struct sfile *f = st->buckets[b], *next; f; f = next) {
+            next = f->next;
+            free(f->rel);
+            free(f->path);
+            free(f);
+        }
+    }
+    free(st->buckets);
+    free(st->q);
+    rrdc_conn_free(st->conn);
+    free(st->data_dir);
+    pthread_mutex_destroy(&st->io_lock);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+int storage_path(const storage_t *st, const char *rel, char *buf, size_t len)
+{
+    if (!st || !buf || storage_rel_check(rel, NULL, 0) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int n = snprintf(buf, len, "%s/%s.rrd", st->data_dir, rel);
+    if (n < 0 || (size_t)n >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/* FNV-1a, 32 bits (Fowler, Noll, Vo; offset basis 2166136261, prime 16777619). */
+static size_t hash_name(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void grow_table(storage_t *st)
+{
+    size_t n = st->n_buckets * 2;
+    struct sfile **b = calloc(n, sizeof *b);
+    if (!b)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < st->n_buckets; i++) {
+        for (struct sfile *f = st->buckets[i], *next; f; f = next) {
+            next = f->next;
+            size_t h = hash_name(f->rel) % n;
+            f->next = b[h];
+            b[h] = f;
+        }
+    }
+    free(st->buckets);
+    st->buckets = b;
+    st->n_buckets = n;
+}
+
+/* Finds or adds the file of rel (already checked).  Call with lock held.  NULL: ENOMEM or
+ * ENAMETOOLONG. */
+static struct sfile *file_get(storage_t *st, const char *rel)
+{
+    size_t h = hash_name(rel) % st->n_buckets;
+    for (struct sfile *f = st->buckets[h]; f; f = f->next)
+        if (strcmp(f->rel, rel) == 0)
+            return f;
+    char path[PATH_MAX];
+    if (storage_path(st, rel, path, sizeof path) < 0)
+        return NULL;
+    struct sfile *f = calloc(1, sizeof *f);
+    if (!f || !(f->rel = strdup(rel)) || !(f->path = strdup(path))) {
+        if (f)
+            free(f->rel);
+        free(f);
+        errno = ENOMEM;
+        return NULL;
+    }
+    f->next = st->buckets[h];
+    st->buckets[h] = f;
+    if (++st->n_files > st->n_buckets)
+        grow_table(st);
+    return f;
+}
+
+static struct sfile *file_lookup(storage_t *st, const char *rel)
+{
+    pthread_mutex_lock(&st->lock);
+    struct sfile *f = file_get(st, rel);
+    pthread_mutex_unlock(&st->lock);
+    return f;
+}
+
+int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, int64_t start,
+                   char *err, size_t errlen)
+{
+    if (!st || !lay) {
+        errno = EINVAL;
+        return wa_err(err, errlen, "storage_ensure: storage and layout are required");
+    }
+    if (storage_rel_check(rel, err, errlen) < 0)
+        return -1;
+    struct sfile *f = file_lookup(st, rel);
+    if (!f)
+        return wa_err(err, errlen, "%s: %s", rel, strerror(errno));
+
+    pthread_mutex_lock(&st->io_lock);
+    int rc = 0;
+    if (access(f->path, F_OK) == 0)
+        goto out;
+    if (st->conn) {
+        /* rrdcached keeps the last update time of a name it has seen; a file made anew
+         * under that name would have its first updates refused as too old. */
+        char line[PATH_MAX + 16], msg[256];
+        int status;
+        snprintf(line, sizeof line, "FORGET %s", f->path);
+        if (rrdc_conn_command(st->conn, line, &status, msg, sizeof msg, NULL, 0) < 0)
+            f->forget = 1; /* daemon unreachable: forget before the next update instead */
+    }
+    if (storage_layout_create(f->path, lay, start, err, errlen) == 0) {
+        f->last = start;
+        f->last_known = 1;
+    } else if (errno != EEXIST) {
+        rc = -1;
+    }
+out:
+    pthread_mutex_unlock(&st->io_lock);
+    return rc;
+}
+
+int storage_put(storage_t *st, const char *rel, int64_t t, const storage_sample_t *s)
+{
+    if (!st || !s || storage_rel_check(rel, NULL, 0) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&st->lock);
+    int rc = -1;
+    struct sfile *f = file_get(st, rel);
+    if (!f)
+        goto out;
+    if (st->q_len == st->q_cap) {
+        size_t cap = st->q_cap ? st->q_cap * 2 : 256;
+        struct item *q = realloc(st->q, cap * sizeof *q);
+        if (!q) {
+            errno = ENOMEM;
+            goto out;
+        }
+        st->q = q;
+        st->q_cap = cap;
+    }
+    st->q[st->q_len++] = (struct item){.f = f, .t = t, .seq = st->seq++, .s = *s};
+    st->stats.queued++;
+    rc = 0;
+out:
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+void storage_get_stats(const storage_t *st, storage_stats_t *out)
+{
+    if (!st || !out)
+        return;
+    /* The lock is not part of the value the caller sees as const. */
+    pthread_mutex_t *lock = (pthread_mutex_t *)&st->lock;
+    pthread_mutex_lock(lock);
+    *out = st->stats;
+    pthread_mutex_unlock(lock);
+}
+
+/* Shortest of %.15g and %.17g that reads back as the same double. */
+static int format_value(char *buf, size_t len, double v)
+{
+    if (!isfinite(v))
+        return snprintf(buf, len, ":U");
+    int n = snprintf(buf, len, ":%.15g", v);
+    if (n > 0 && (size_t)n < len && strtod(buf + 1, NULL) == v)
+        return n;
+    return snprintf(buf, len, ":%.17g", v);
+}
+
+int storage_format_update(char *buf, size_t len, int64_t t, const storage_sample_t *s)
+{
+    int used = snprintf(buf, len, "%lld", (long long)t);
+    for (int i = 0; i < STORAGE_DS_COUNT_ && used >= 0 && (size_t)used < len; i++) {
+        int n = format_value(buf + used, len - (size_t)used, s->v[i]);
+        used = n < 0 ? -1 : used + n;
+    }
+    if (used < 0 || (size_t)used >= len) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return used;
+}
+
+/* ---- flush ---- */
+
+/* What one flush learned, applied to the counters at its end. */
+struct flush {
+    storage_t *st;
+    struct item *items;
+    size_t n;
+    uint64_t written, dropped, failed, batches;
+    size_t n_failures; /* files or commands that failed */
+    char *err;
+    size_t errlen;
+};
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct item *x = a, *y = b;
+    uintptr_t fx = (uintptr_t)x->f, fy = (uintptr_t)y->f;
+    if (fx != fy)
+        return fx < fy ? -1 : 1;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The end of the run of items of one file starting at i. */
+static size_t group_end(const struct flush *fl, size_t i)
+{
+    size_t j = i;
+    while (j < fl->n && fl->items[j].f == fl->items[i].f)
+        j++;
+    return j;
+}
+
+/* Keeps the first failure's message; later ones are counted. */
+static void note_failure(struct flush *fl, const char *path, const char *what, const char *msg)
+{
+    if (fl->n_failures++ == 0)
+        wa_err(fl->err, fl->errlen, "%s: %s: %s", path, what, msg);
+}
+
+/* Reads the file's last update into f when not known yet.  -1: file unreadable (counted). */
+static int learn_last(struct flush *fl, struct sfile *f, size_t count)
+{
+    if (f->last_known)
+        return 0;
+    rrd_clear_error();
+    time_t last = rrd_last_r(f->path);
+    if (last == (time_t)-1) {
+        const char *msg = rrd_get_error();
+        note_failure(fl, f->path, "cannot write", msg && *msg ? msg : "unreadable");
+        rrd_clear_error();
+        fl->failed += count;
+        return -1;
+    }
+    f->last = (int64_t)last;
+    f->last_known = 1;
+    return 0;
+}
+
+/* Drops the samples of items[i, j) at or before the file's last update, and all but the first
+ * of equal times, moving the rest to the front.  Returns how many are kept.  A sample resent
+ * after a lost connection that the file already holds reached it: written, not dropped. */
+static size_t filter_group(struct flush *fl, size_t i, size_t j)
+{
+    struct sfile *f = fl->items[i].f;
+    int64_t newest = f->last;
+    size_t k = i;
+    for (size_t m = i; m < j; m++) {
+        struct item *it = &fl->items[m];
+        if (it->t <= newest) {
+            if (it->retry && it->t <= f->last)
+                fl->written++;
+            else
+                fl->dropped++;
+            continue;
+        }
+        newest = it->t;
+        fl->items[k++] = *it;
+    }
+    return k - i;
+}
+
+/* Formats items[i, i + n) as update arguments: argv points into buf. */
+static int format_args(struct item *items, size_t n, char *buf, const char **argv)
+{
+    for (size_t m = 0; m < n; m++) {
+        argv[m] = buf + m * UPDATE_ARG_MAX;
+        if (storage_format_update(buf + m * UPDATE_ARG_MAX, UPDATE_ARG_MAX, items[m].t,
+                                  &items[m].s) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void write_direct(struct flush *fl, struct sfile *f, struct item *items, size_t n)
+{
+    char *buf = malloc(n * UPDATE_ARG_MAX);
+    const char **argv = malloc(n * sizeof *argv);
+    if (!buf || !argv || format_args(items, n, buf, argv) < 0) {
+        note_failure(fl, f->path, "cannot write", strerror(errno));
+        fl->failed += n;
+        goto out;
+    }
+    rrd_clear_error();
+    fl->batches++;
+    if (rrd_update_r(f->path, NULL, (int)n, argv) == 0) {
+        fl->written += n;
+        f->last = items[n - 1].t;
+        goto out;
+    }
+    note_failure(fl, f->path, "cannot write", rrd_get_error());
+    rrd_clear_error();
+    /* librrd stops at the first bad argument; what came before it is in the file. */
+    time_t last = rrd_last_r(f->path);
+    rrd_clear_error();
+    f->last_known = last != (time_t)-1;
+    f->last = (int64_t)last;
+    for (size_t m = 0; m < n; m++) {
+        if (f->last_known && items[m].t <= f->last)
+            fl->written++;
+        else
+            fl->failed++;
+    }
+out:
+    free(buf);
+    free(argv);
+}
+
+/* One command of a batch and the samples it carries. */
+struct batch_cmd {
+    struct sfile *f;
+    struct item *items; /* NULL for FORGET */
+    size_t n;
+    int failed;
+};
+
+struct batch {
+    char *buf;
+    size_t len, cap;
+    struct batch_cmd *cmds;
+    size_t n_cmds, cap_cmds;
+};
+
+static int batch_reserve(struct batch *b, size_t more)
+{
+    if (b->len + more > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + more)
+            cap *= 2;
+        char *p = realloc(b->buf, cap);
+        if (!p)
+            return -1;
+        b->buf = p;
+        b->cap = cap;
+    }
+    if (b->n_cmds == b->cap_cmds) {
+        size_t cap = b->cap_cmds ? b->cap_cmds * 2 : 256;
+        struct batch_cmd *c = realloc(b->cmds, cap * sizeof *c);
+        if (!c)
+            return -1;
+        b->cmds = c;
+        b->cap_cmds = cap;
+    }
+    return 0;
+}
+
+/* Appends UPDATE lines for one file, each below the daemon's line limit. */
+static int batch_add_file(struct batch *b, struct sfile *f, struct item *items, size_t n)
+{
+    char arg[UPDATE_ARG_MAX];
+    size_t head = strlen(f->path) + 8; /* "UPDATE " path ... "\n" */
+    if (head + UPDATE_ARG_MAX >= RRDC_LINE_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (f->forget) {
+        if (batch_reserve(b, head + 1) < 0)
+            return -1;
+        b->len += (size_t)sprintf(b->buf + b->len, "FORGET %s\n", f->path);
+        b->cmds[b->n_cmds++] = (struct batch_cmd){.f = f};
+    }
+    size_t m = 0;
+    while (m < n) {
+        if (batch_reserve(b, RRDC_LINE_MAX) < 0)
+            return -1;
+        size_t line = b->len, first = m;
+        b->len += (size_t)sprintf(b->buf + b->len, "UPDATE %s", f->path);
+        for (; m < n; m++) {
+            int w = storage_format_update(arg, sizeof arg, items[m].t, &items[m].s);
+            if (w < 0)
+                return -1;
+            if (b->len - line + (size_t)w + 2 >= RRDC_LINE_MAX)
+                break;
+            b->buf[b->len++] = ' ';
+            memcpy(b->buf + b->len, arg, (size_t)w);
+            b->len += (size_t)w;
+        }
+        b->buf[b->len++] = '\n';
+        b->cmds[b->n_cmds++] = (struct batch_cmd){.f = f, .items = items + first, .n = m - first};
+    }
+    return 0;
+}
+
+struct batch_errors {
+    struct batch *b;
+    struct flush *fl;
+};
+
+static void on_batch_error(void *arg, size_t index, const char *msg)
+{
+    struct batch_errors *be = arg;
+    struct batch_cmd *c = &be->b->cmds[index];
+    c->failed = 1;
+    if (c->items) /* a FORGET of a name the daemon never saw fails harmlessly */
+        note_failure(be->fl, c->f->path, "rrdcached refused the update", msg);
+}
+
+/* Puts items back at the queue's end for the next flush; sent: they may have reached the
+ * daemon. */
+static void requeue(storage_t *st, struct item *items, size_t n, int sent)
+{
+    pthread_mutex_lock(&st->lock);
+    if (st->q_len + n > st->q_cap) {
+        size_t cap = st->q_cap ? st->q_cap : 256;
+        while (cap < st->q_len + n)
+            cap *= 2;
+        struct item *q = realloc(st->q, cap * sizeof *q);
+        if (!q) {
+            st->stats.failed += n; /* nowhere to keep them */
+            pthread_mutex_unlock(&st->lock);
+            return;
+        }
+        st->q = q;
+        st->q_cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        items[i].retry |= sent;
+        st->q[st->q_len++] = items[i];
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Asks the daemon to write out the files whose last update we have not read yet, so that the
+ * file tells the truth.  -1 only when the connection failed. */
+static int flush_unknown(struct flush *fl)
+{
+    char line[PATH_MAX + 16], msg[256];
+    int status;
+    for (size_t i = 0; i < fl->n; i = group_end(fl, i)) {
+        struct sfile *f = fl->items[i].f;
+        if (f->last_known)
+            continue;
+        snprintf(line, sizeof line, "FLUSH %s", f->path);
+        if (rrdc_conn_command(fl->st->conn, line, &status, msg, sizeof msg, fl->err,
+                              fl->errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Sends everything kept as one BATCH.  -1 on a connection failure, after requeueing. */
+static int write_cached(struct flush *fl, size_t kept)
+{
+    struct batch b = {0};
+    int rc = 0;
+    for (size_t i = 0, j; i < kept; i = j) {
+        j = group_end(fl, i);
+        if (batch_add_file(&b, fl->items[i].f, fl->items + i, j - i) < 0) {
+            /* out of memory or an impossible name: nothing sent yet, keep it all */
+            int e = errno;
+            wa_err(fl->err, fl->errlen, "storage: cannot build the rrdcached batch: %s",
+                   strerror(e));
+            requeue(fl->st, fl->items, kept, 0);
+            errno = e;
+            rc = -1;
+            goto out;
+        }
+    }
+    struct batch_errors be = {&b, fl};
+    size_t n_errors;
+    if (b.n_cmds == 0)
+        goto out;
+    if (rrdc_conn_batch(fl->st->conn, b.buf, b.len, b.n_cmds, on_batch_error, &be, &n_errors,
+                        fl->err, fl->errlen) < 0) {
+        int e = errno;
+        /* Some commands may have reached the daemon: learn each file's state anew. */
+        for (size_t c = 0; c < b.n_cmds; c++)
+            b.cmds[c].f->last_known = 0;
+        requeue(fl->st, fl->items, kept, 1);
+        errno = e;
+        rc = -1;
+        goto out;
+    }
+    fl->batches++;
+    for (size_t c = 0; c < b.n_cmds; c++) {
+        struct batch_cmd *cmd = &b.cmds[c];
+        if (!cmd->items) {
+            cmd->f->forget = 0;
+        } else if (cmd->failed) {
+            fl->failed += cmd->n;
+            cmd->f->last_known = 0;
+        } else {
+            fl->written += cmd->n;
+            if (cmd->items[cmd->n - 1].t > cmd->f->last)
+                cmd->f->last = cmd->items[cmd->n - 1].t;
+        }
+    }
+out:
+    free(b.buf);
+    free(b.cmds);
+    return rc;
+}
+
+int storage_flush(storage_t *st, char *err, size_t errlen)
+{
+    if (!st) {
+        errno = EINVAL;
+        return wa_err(err, errlen, "storage_flush: no storage");
+    }
+    pthread_mutex_lock(&st->io_lock);
+    pthread_mutex_lock(&st->lock);
+    struct flush fl = {.st = st, .items = st->q, .n = st->q_len, .err = err, .errlen = errlen};
+    st->q = NULL;
+    st->q_len = st->q_cap = 0;
+    pthread_mutex_unlock(&st->lock);
+
+    int rc = 0, e = 0;
+    if (fl.n == 0)
+        goto out;
+    qsort(fl.items, fl.n, sizeof *fl.items, item_cmp);
+    if (st->conn && flush_unknown(&fl) < 0) {
+        e = errno;
+        requeue(st, fl.items, fl.n, 0);
+        rc = -1;
+        goto out;
+    }
+    /* Filter every file's run in place, packing the kept samples to the front. */
+    size_t kept = 0;
+    for (size_t i = 0, j; i < fl.n; i = j) {
+        j = group_end(&fl, i);
+        if (learn_last(&fl, fl.items[i].f, j - i) < 0)
+            continue;
+        size_t k = filter_group(&fl, i, j);
+        memmove(fl.items + kept, fl.items + i, k * sizeof *fl.items);
+        kept += k;
+    }
+    fl.n = kept; /* group_end must not run past the kept samples */
+    if (st->conn) {
+        if (write_cached(&fl, kept) < 0) {
+            e = errno;
+            rc = -1;
+        }
+    } else {
+        for (size_t i = 0, j; i < kept; i = j) {
+            j = group_end(&fl, i);
+            write_direct(&fl, fl.items[i].f, fl.items + i, j - i);
+        }
+    }
+out:
+    pthread_mutex_lock(&st->lock);
+    st->stats.written += fl.written;
+    st->stats.dropped_old += fl.dropped;
+    st->stats.failed += fl.failed;
+    st->stats.batches += fl.batches;
+    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->io_lock);
+    free(fl.items);
+    if (rc == 0 && fl.n_failures > 0) {
+        if (fl.n_failures > 1 && err && errlen > 0) {
+            size_t used = strlen(err);
+            snprintf(err + used, errlen - used, " (and %zu more failures)", fl.n_failures - 1);
+        }
+        errno = WA_ERRD;
+        return -1;
+    }
+    if (rc < 0)
+        errno = e;
+    return rc;
+}

@@ -1,0 +1,104 @@
+/* The channel file layout (docs/rrd-layout.md) and its creation. */
+#include "storage/storage-private.h"
+
+#include "common/common.h"
+
+#include <errno.h>
+#include <rrd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SECONDS_PER_DAY 86400
+
+/* Data sources in file order; indexes are storage_ds_t. */
+static const char *const ds_names[STORAGE_DS_COUNT_] = {
+    [STORAGE_DS_POWER] = "power",     [STORAGE_DS_ENERGY] = "energy",
+    [STORAGE_DS_ENERGY_RAW] = "energy_raw", [STORAGE_DS_VOLTAGE] = "voltage",
+    [STORAGE_DS_CURRENT] = "current", [STORAGE_DS_PF] = "pf",
+    [STORAGE_DS_FREQUENCY] = "frequency",
+};
+
+const char *storage_ds_name(storage_ds_t ds)
+{
+    if ((int)ds < 0 || ds >= STORAGE_DS_COUNT_)
+        return NULL;
+    return ds_names[ds];
+}
+
+/* One tier of archives: a step in seconds, days kept, and the consolidations. */
+struct tier {
+    int step_s, days;
+    const char *const *cfs;
+};
+
+static const char *const cf_full[] = {"AVERAGE", NULL};
+static const char *const cf_mid[] = {"AVERAGE", "MIN", "MAX", NULL};
+static const char *const cf_long[] = {"AVERAGE", "MIN", "MAX", "LAST", NULL};
+
+/* Up to 7 DS and 1 + 3 + 4 RRA definitions. */
+#define MAX_ARGS (STORAGE_DS_COUNT_ + 8)
+
+int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t start,
+                          char *err, size_t errlen)
+{
+    char defs[MAX_ARGS][80];
+    const char *argv[MAX_ARGS];
+    int argc = 0;
+
+    if (lay->step_s < 1 || lay->full_days < 1) {
+        errno = EINVAL;
+        return wa_err(err, errlen, "%s: layout needs step_s >= 1 and full_days >= 1 (got %d, %d)",
+                      path, lay->step_s, lay->full_days);
+    }
+    /* Heartbeat 3 x step: two missed polls in a row still give known values; a third makes
+     * the interval unknown rather than interpolated across an outage. */
+    for (int i = 0; i < STORAGE_DS_COUNT_; i++) {
+        snprintf(defs[argc], sizeof defs[argc], "DS:%s:GAUGE:%d:U:U", ds_names[i],
+                 3 * lay->step_s);
+        argc++;
+    }
+    const struct tier tiers[] = {
+        {lay->step_s, lay->full_days, cf_full},
+        {lay->mid_step_s, lay->mid_days, cf_mid},
+        {lay->long_step_s, lay->long_days, cf_long},
+    };
+    int64_t prev_pdp = 0;
+    for (size_t t = 0; t < sizeof tiers / sizeof tiers[0]; t++) {
+        /* Steps that are not a multiple of the poll interval round down to one. */
+        int64_t pdp = tiers[t].step_s / lay->step_s;
+        if (tiers[t].days < 1 || pdp <= prev_pdp)
+            continue;
+        int64_t span = pdp * lay->step_s;
+        int64_t rows = ((int64_t)tiers[t].days * SECONDS_PER_DAY + span - 1) / span;
+        for (const char *const *cf = tiers[t].cfs; *cf; cf++) {
+            snprintf(defs[argc], sizeof defs[argc], "RRA:%s:0.5:%lld:%lld", *cf, (long long)pdp,
+                     (long long)rows);
+            argc++;
+        }
+        prev_pdp = pdp;
+    }
+    for (int i = 0; i < argc; i++)
+        argv[i] = defs[i];
+
+    if (access(path, F_OK) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    if (storage_mkdirs_for(path, err, errlen) < 0)
+        return -1;
+    rrd_clear_error();
+    if (rrd_create_r2(path, (unsigned long)lay->step_s, (time_t)start, 1, NULL, NULL, argc,
+                      argv) != 0) {
+        if (access(path, F_OK) == 0) { /* another process made it meanwhile */
+            rrd_clear_error();
+            errno = EEXIST;
+            return -1;
+        }
+        wa_err(err, errlen, "%s: cannot create: %s", path, rrd_get_error());
+        rrd_clear_error();
+        errno = WA_ERRD;
+        return -1;
+    }
+    return 0;
+}
