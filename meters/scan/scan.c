@@ -2,7 +2,9 @@
  * Bus scan: which unit ids answer, and which profile each one fits.  Only read requests go out,
  * through mbus_read().  A unit is recognised by the SunSpec marker and model chain, or by a
  * profile's fingerprint register reading a value in the range a real device shows (a mains
- * voltage, say); candidates are ranked by how many of their rows read plausibly.
+ * voltage, say).  Candidates are ranked by how many of their rows read a plausible non-zero
+ * value: maps overlap (an SDM120's is a subset of an SDM630's), and a register a device does not
+ * have usually reads 0 or fails, so the larger map wins only on the device that fills it.
  */
 #include "meters/scan/scan.h"
 
@@ -140,7 +142,8 @@ static int scan_unit(mbus_t *m, int unit, const profile_set_t *ps, const scan_op
             continue;
         cands[nc] = (struct candidate){p, 0, v};
         for (size_t r = 0; r < p->n_regs; r++)
-            if (read_row(m, unit, &p->regs[r], o->timeout_ms, &v) == 0 && plausible(&p->regs[r], v))
+            if (read_row(m, unit, &p->regs[r], o->timeout_ms, &v) == 0 && v != 0 &&
+                plausible(&p->regs[r], v))
                 cands[nc].plausible++;
         if (!best.p || cands[nc].plausible > best.plausible)
             best = cands[nc];
@@ -151,7 +154,7 @@ static int scan_unit(mbus_t *m, int unit, const profile_set_t *ps, const scan_op
             fprintf(pe->out, "          # unit %d answers but fits no profile\n", unit);
         return answered;
     }
-    snprintf(why, sizeof why, "%s/%s = %.1f, %d of %zu rows plausible",
+    snprintf(why, sizeof why, "%s/%s = %.1f, %d of %zu rows plausible and non-zero",
              best.p->regs[best.p->fingerprint_reg].channel, profile_quantity_name(best.p->regs[best.p->fingerprint_reg].quantity),
              best.fp_value, best.plausible, best.p->n_regs);
     for (size_t i = 0; i < nc; i++) {
