@@ -13,9 +13,9 @@
 
 /* Data sources in file order; indexes are storage_ds_t. */
 static const char *const ds_names[STORAGE_DS_COUNT_] = {
-    [STORAGE_DS_POWER] = "power",     [STORAGE_DS_ENERGY] = "energy",
+    [STORAGE_DS_POWER] = "power",           [STORAGE_DS_ENERGY] = "energy",
     [STORAGE_DS_ENERGY_RAW] = "energy_raw", [STORAGE_DS_VOLTAGE] = "voltage",
-    [STORAGE_DS_CURRENT] = "current", [STORAGE_DS_PF] = "pf",
+    [STORAGE_DS_CURRENT] = "current",       [STORAGE_DS_PF] = "pf",
     [STORAGE_DS_FREQUENCY] = "frequency",
 };
 
@@ -39,8 +39,8 @@ static const char *const cf_long[] = {"AVERAGE", "MIN", "MAX", "LAST", NULL};
 /* Up to 7 DS and 1 + 3 + 4 RRA definitions. */
 #define MAX_ARGS (STORAGE_DS_COUNT_ + 8)
 
-int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t start,
-                          char *err, size_t errlen)
+int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t start, char *err,
+                          size_t errlen)
 {
     char defs[MAX_ARGS][80];
     const char *argv[MAX_ARGS];
@@ -54,8 +54,7 @@ int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t
     /* Heartbeat 3 x step: two missed polls in a row still give known values; a third makes
      * the interval unknown rather than interpolated across an outage. */
     for (int i = 0; i < STORAGE_DS_COUNT_; i++) {
-        snprintf(defs[argc], sizeof defs[argc], "DS:%s:GAUGE:%d:U:U", ds_names[i],
-                 3 * lay->step_s);
+        snprintf(defs[argc], sizeof defs[argc], "DS:%s:GAUGE:%d:U:U", ds_names[i], 3 * lay->step_s);
         argc++;
     }
     const struct tier tiers[] = {
@@ -88,8 +87,8 @@ int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t
     if (storage_mkdirs_for(path, err, errlen) < 0)
         return -1;
     rrd_clear_error();
-    if (rrd_create_r2(path, (unsigned long)lay->step_s, (time_t)start, 1, NULL, NULL, argc,
-                      argv) != 0) {
+    if (rrd_create_r2(path, (unsigned long)lay->step_s, (time_t)start, 1, NULL, NULL, argc, argv) !=
+        0) {
         if (access(path, F_OK) == 0) { /* another process made it meanwhile */
             rrd_clear_error();
             errno = EEXIST;

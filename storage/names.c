@@ -15,15 +15,14 @@ int storage_rel_check(const char *rel, char *err, size_t errlen)
     if (rel == NULL || rel[0] == '\0')
         return wa_err(err, errlen, "empty channel name");
     if (rel[0] == '/')
-        return wa_err(err, errlen, "channel name '%s' is absolute; want site/device/channel",
-                      rel);
+        return wa_err(err, errlen, "channel name '%s' is absolute; want site/device/channel", rel);
     if (strlen(rel) >= PATH_MAX / 2)
         return wa_err(err, errlen, "channel name '%.40s...' is too long", rel);
     for (const char *p = rel; *p; p++) {
         unsigned char ch = (unsigned char)*p;
         if (ch <= ' ' || ch == 0x7f)
-            return wa_err(err, errlen,
-                          "channel name '%s' holds whitespace or a control character", rel);
+            return wa_err(err, errlen, "channel name '%s' holds whitespace or a control character",
+                          rel);
     }
     const char *comp = rel;
     for (;;) {

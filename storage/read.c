@@ -105,8 +105,7 @@ static long pick_ds(const char *file, const char *ds, char **names, unsigned lon
 }
 
 int storage_fetch(const char *file, const char *ds, const char *cf, int64_t from, int64_t to,
-                  int step, const char *rrdcached, storage_series_t *out, char *err,
-                  size_t errlen)
+                  int step, const char *rrdcached, storage_series_t *out, char *err, size_t errlen)
 {
     if (!file || !cf || !out || step < 0 || from >= to) {
         errno = EINVAL;

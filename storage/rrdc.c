@@ -79,8 +79,7 @@ static int parse_addr(rrdc_conn_t *c, const char *addr, char *err, size_t errlen
     }
     if (hostlen == 0 || (port && (port[0] == '\0' || strspn(port, "0123456789") != strlen(port)))) {
         errno = EINVAL;
-        return wa_err(err, errlen, "rrdcached address '%s': want unix:/path or host[:port]",
-                      addr);
+        return wa_err(err, errlen, "rrdcached address '%s': want unix:/path or host[:port]", addr);
     }
     c->host = strndup(host, hostlen);
     c->port = strdup(port ? port : RRDC_DEFAULT_PORT);
@@ -154,8 +153,7 @@ static int connect_unix(rrdc_conn_t *c)
  * minutes of SYN retries. */
 static int connect_addrinfo(const struct addrinfo *ai)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0)
         return -1;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
@@ -270,8 +268,7 @@ static int read_line(rrdc_conn_t *c, char *line, size_t cap, char *err, size_t e
                 continue;
             if (n <= 0)
                 return io_fail(c, n < 0 ? errno : ECONNRESET,
-                               n < 0 ? "receive" : "connection closed by the daemon", err,
-                               errlen);
+                               n < 0 ? "receive" : "connection closed by the daemon", err, errlen);
             c->rpos = 0;
             c->rlen = (size_t)n;
         }

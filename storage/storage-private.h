@@ -27,8 +27,8 @@ int storage_mkdirs(const char *dir, char *err, size_t errlen);
 /* Creates path with the channel layout, never replacing an existing file.  0 if created;
  * -1 with errno EEXIST if it was there already (err untouched); -1 with errno EINVAL for a
  * bad layout, WA_ERRD for librrd's refusals, err naming the file. */
-int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t start,
-                          char *err, size_t errlen);
+int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t start, char *err,
+                          size_t errlen);
 
 /* Formats "t:v:v:..." for one sample (NaN and infinities as "U") into buf; returns the
  * length, or -1 (errno ENOSPC) if it did not fit. */

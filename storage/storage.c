@@ -22,7 +22,7 @@
 
 struct sfile {
     char *rel, *path;
-    int64_t last;       /* newest time in the file; meaningful when last_known */
+    int64_t last; /* newest time in the file; meaningful when last_known */
     int last_known;
     int forget;         /* rrdcached has to FORGET the name before the next update */
     struct sfile *next; /* hash chain */
@@ -69,8 +69,10 @@ storage_t *storage_open(const char *data_dir, const char *rrdcached, char *err, 
     }
     if (rrdcached && *rrdcached && strpbrk(abs, " \t\r\n")) {
         errno = EINVAL;
-        wa_err(err, errlen, "storage: data folder '%s' holds whitespace, which rrdcached's "
-                            "protocol cannot carry", abs);
+        wa_err(err, errlen,
+               "storage: data folder '%s' holds whitespace, which rrdcached's "
+               "protocol cannot carry",
+               abs);
         return NULL;
     }
     storage_t *st = calloc(1, sizeof *st);
@@ -558,8 +560,8 @@ static int flush_unknown(struct flush *fl)
         if (f->last_known)
             continue;
         snprintf(line, sizeof line, "FLUSH %s", f->path);
-        if (rrdc_conn_command(fl->st->conn, line, &status, msg, sizeof msg, fl->err,
-                              fl->errlen) < 0)
+        if (rrdc_conn_command(fl->st->conn, line, &status, msg, sizeof msg, fl->err, fl->errlen) <
+            0)
             return -1;
     }
     return 0;

@@ -41,27 +41,37 @@ typedef struct storage_layout {
 typedef struct storage storage_t;
 
 /* data_dir must exist or be creatable.  rrdcached: NULL or "" for direct librrd, else an
- * address as rrdtool takes it ("unix:/path", "host:port").  NULL with errno and err. */
+ * address as rrdtool takes it ("unix:/path", "host:port").  NULL with errno and err.
+ * With rrdcached, files are still created and read here, and named to the daemon by their
+ * absolute path: the daemon must see the same folder (its -b must contain data_dir).  The
+ * daemon is connected on first use, so it may start after us. */
 storage_t *storage_open(const char *data_dir, const char *rrdcached, char *err, size_t errlen);
 /* Flushes what is queued, then frees.  Accepts NULL. */
 void storage_close(storage_t *st);
 
 /* Creates the channel's file if missing (folders too); an existing file is kept as it is.
- * rel is "<site>/<device>/<channel>".  start: the first time that will be written minus one.
+ * rel is "<site>/<device>/<channel>": relative, no empty, "." or ".." component, no
+ * whitespace (else EINVAL).  start: the first time that will be written minus one.
  * Thread-safe.  0, or -1 with errno and err. */
 int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, int64_t start,
                    char *err, size_t errlen);
 
 /* Queues one sample; rel as above (copied).  Thread-safe.  Times must increase per file;
- * a sample at or before the file's last update is dropped and counted, not an error. */
+ * a sample at or before the file's last update is dropped and counted, not an error.
+ * 0, or -1 with errno EINVAL (bad rel) or ENOMEM. */
 int storage_put(storage_t *st, const char *rel, int64_t t, const storage_sample_t *s);
 
 /* Writes everything queued.  Thread-safe.  0, or -1 with errno and err (the queue is kept for
  * a retry when the failure was a connection's). */
 int storage_flush(storage_t *st, char *err, size_t errlen);
 
+/* Counters since storage_open, in samples except batches. */
 typedef struct storage_stats {
-    uint64_t queued, written, dropped_old, failed, batches;
+    uint64_t queued;      /* accepted by storage_put */
+    uint64_t written;     /* handed to librrd or accepted by rrdcached */
+    uint64_t dropped_old; /* at or before the file's last update, or a repeated time */
+    uint64_t failed;      /* refused by librrd or rrdcached (not kept for retry) */
+    uint64_t batches;     /* rrd_update_r calls (one per file per flush), or rrdcached BATCHes */
 } storage_stats_t;
 void storage_get_stats(const storage_t *st, storage_stats_t *out);
 

@@ -37,9 +37,12 @@
 #define T0 INT64_C(1700000000 - 800)
 
 /* Small archives keep files a few hundred kB and the tests fast. */
-static const storage_layout_t small = {
-    .step_s = 10, .full_days = 1, .mid_step_s = 60, .mid_days = 2, .long_step_s = 600,
-    .long_days = 3};
+static const storage_layout_t small = {.step_s = 10,
+                                       .full_days = 1,
+                                       .mid_step_s = 60,
+                                       .mid_days = 2,
+                                       .long_step_s = 600,
+                                       .long_days = 3};
 
 struct fx {
     char dir[64];   /* the test's folder, from mkdtemp */
@@ -184,9 +187,8 @@ static int daemon_answers(const char *sock)
     if (fd < 0)
         return 0;
     char buf[64] = "";
-    int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-             write(fd, "PING\n", 5) == 5 && read(fd, buf, sizeof buf - 1) > 0 &&
-             strncmp(buf, "0 PONG", 6) == 0;
+    int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, "PING\n", 5) == 5 &&
+             read(fd, buf, sizeof buf - 1) > 0 && strncmp(buf, "0 PONG", 6) == 0;
     close(fd);
     return ok;
 }
@@ -209,8 +211,8 @@ static void daemon_start(struct fx *fx)
         }
         /* -w 3600: values stay in the daemon until flushed, so the tests can tell the cache
          * from the file; -F: write them out on SIGTERM. */
-        execl(RRDCACHED_BIN, "rrdcached", "-g", "-l", fx->addr, "-b", fx->data, "-B", "-p",
-              pidfile, "-w", "3600", "-F", (char *)NULL);
+        execl(RRDCACHED_BIN, "rrdcached", "-g", "-l", fx->addr, "-b", fx->data, "-B", "-p", pidfile,
+              "-w", "3600", "-F", (char *)NULL);
         _exit(127);
     }
     fx->daemon = pid;
@@ -245,9 +247,9 @@ static void test_ds_names(void **state)
         storage_ds_t ds;
         const char *name;
     } cases[] = {
-        {STORAGE_DS_POWER, "power"},     {STORAGE_DS_ENERGY, "energy"},
+        {STORAGE_DS_POWER, "power"},           {STORAGE_DS_ENERGY, "energy"},
         {STORAGE_DS_ENERGY_RAW, "energy_raw"}, {STORAGE_DS_VOLTAGE, "voltage"},
-        {STORAGE_DS_CURRENT, "current"}, {STORAGE_DS_PF, "pf"},
+        {STORAGE_DS_CURRENT, "current"},       {STORAGE_DS_PF, "pf"},
         {STORAGE_DS_FREQUENCY, "frequency"},   {STORAGE_DS_COUNT_, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -266,10 +268,18 @@ static void test_names(void **state)
         const char *rel;
         int ok;
     } cases[] = {
-        {"site/dev/chan", 1}, {"s-1/d_2/L1.total", 1}, {"one", 1},
-        {"", 0},              {"/etc/passwd", 0},      {"a/../b", 0},
-        {"..", 0},            {"a/..", 0},             {"a//b", 0},
-        {"a/b/", 0},          {"./a/b", 0},            {"a b/c", 0},
+        {"site/dev/chan", 1},
+        {"s-1/d_2/L1.total", 1},
+        {"one", 1},
+        {"", 0},
+        {"/etc/passwd", 0},
+        {"a/../b", 0},
+        {"..", 0},
+        {"a/..", 0},
+        {"a//b", 0},
+        {"a/b/", 0},
+        {"./a/b", 0},
+        {"a b/c", 0},
         {"a/b\n", 0},
     };
     char err[512], path[PATH_MAX];
@@ -346,7 +356,7 @@ static void test_layout(void **state)
 {
     struct fx *fx = *state;
     static const struct rra_want full[] = {
-        {"AVERAGE", 1, 8640}, /* 1 day at 10 s */
+        {"AVERAGE", 1, 8640},                                     /* 1 day at 10 s */
         {"AVERAGE", 6, 2880}, {"MIN", 6, 2880}, {"MAX", 6, 2880}, /* 2 days at 60 s */
         {"AVERAGE", 60, 432}, {"MIN", 60, 432}, {"MAX", 60, 432}, {"LAST", 60, 432},
     };
@@ -438,8 +448,8 @@ static void check_series(const char *path, const char *rrdcached, int n)
         assert_true(ser[d].start <= T0);
     }
     /* after storage_fetch, so that a daemon has written the file out */
-    char *out = run("%s fetch %s AVERAGE -r 10 -s %lld -e %lld", RRDTOOL_BIN, path,
-                    (long long)T0, (long long)(T0 + 10 * n));
+    char *out = run("%s fetch %s AVERAGE -r 10 -s %lld -e %lld", RRDTOOL_BIN, path, (long long)T0,
+                    (long long)(T0 + 10 * n));
     for (int d = 0; d < STORAGE_DS_COUNT_; d++) {
         for (int i = 0; i < n; i++) {
             int64_t t = T0 + 10 * (i + 1);
@@ -487,9 +497,8 @@ static void test_direct_roundtrip(void **state)
 
     /* the finest step by default, and the 60 s MAX archive */
     storage_series_t ser;
-    assert_int_equal(storage_fetch(path, NULL, "AVERAGE", T0, T0 + 10 * N, 0, NULL, &ser, err,
-                                   sizeof err),
-                     0);
+    assert_int_equal(
+        storage_fetch(path, NULL, "AVERAGE", T0, T0 + 10 * N, 0, NULL, &ser, err, sizeof err), 0);
     assert_int_equal(ser.step, 10);
     free(ser.v);
     assert_int_equal(
@@ -631,8 +640,7 @@ static void test_errors_name_file(void **state)
     int64_t t;
     snprintf(missing, sizeof missing, "%s/nothing/here.rrd", fx->dir);
     assert_int_equal(
-        storage_fetch(missing, NULL, "AVERAGE", T0, T0 + 60, 10, NULL, &ser, err, sizeof err),
-        -1);
+        storage_fetch(missing, NULL, "AVERAGE", T0, T0 + 60, 10, NULL, &ser, err, sizeof err), -1);
     assert_non_null(strstr(err, missing));
     assert_int_equal(storage_last(missing, &t, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, missing));
@@ -642,8 +650,7 @@ static void test_errors_name_file(void **state)
     assert_int_equal(storage_ensure(st, "s/d/ok", &small, T0, err, sizeof err), 0);
     assert_int_equal(storage_path(st, "s/d/ok", path, sizeof path), 0);
     assert_int_equal(
-        storage_fetch(path, "nosuch", "AVERAGE", T0, T0 + 60, 10, NULL, &ser, err, sizeof err),
-        -1);
+        storage_fetch(path, "nosuch", "AVERAGE", T0, T0 + 60, 10, NULL, &ser, err, sizeof err), -1);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "power, energy, energy_raw"));
 
