@@ -550,21 +550,41 @@ static void requeue(storage_t *st, struct item *items, size_t n, int sent)
 }
 
 /* Asks the daemon to write out the files whose last update we have not read yet, so that the
- * file tells the truth.  -1 only when the connection failed. */
+ * file tells the truth; one BATCH of FLUSH commands saves a round trip per file.  A FLUSH the
+ * daemon refuses (no such file) is left for rrd_last_r to report.  -1 only when the
+ * connection failed. */
 static int flush_unknown(struct flush *fl)
 {
-    char line[PATH_MAX + 16], msg[256];
-    int status;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n_cmds = 0, n_errors;
+    int rc = 0;
     for (size_t i = 0; i < fl->n; i = group_end(fl, i)) {
         struct sfile *f = fl->items[i].f;
         if (f->last_known)
             continue;
-        snprintf(line, sizeof line, "FLUSH %s", f->path);
-        if (rrdc_conn_command(fl->st->conn, line, &status, msg, sizeof msg, fl->err, fl->errlen) <
-            0)
-            return -1;
+        size_t need = strlen(f->path) + 8; /* "FLUSH " path "\n" NUL */
+        if (len + need > cap) {
+            size_t ncap = cap ? cap * 2 : 16384;
+            while (ncap < len + need)
+                ncap *= 2;
+            char *p = realloc(buf, ncap);
+            if (!p) {
+                errno = ENOMEM;
+                rc = wa_err(fl->err, fl->errlen, "storage: out of memory");
+                goto out;
+            }
+            buf = p;
+            cap = ncap;
+        }
+        len += (size_t)sprintf(buf + len, "FLUSH %s\n", f->path);
+        n_cmds++;
     }
-    return 0;
+    if (n_cmds > 0)
+        rc = rrdc_conn_batch(fl->st->conn, buf, len, n_cmds, NULL, NULL, &n_errors, fl->err,
+                             fl->errlen);
+out:
+    free(buf);
+    return rc;
 }
 
 /* Sends everything kept as one BATCH.  -1 on a connection failure, after requeueing. */
