@@ -20,8 +20,8 @@ static void check_profile(const profile_t *p, const uint8_t *data, size_t size)
     /* The input's first bytes double as register words, so decoding sees varied patterns. */
     for (size_t i = 0; i < 4 && 2 * i + 1 < size; i++)
         words[i] = (uint16_t)(data[2 * i] << 8 | data[2 * i + 1]);
-    if (p->n_regs == 0 || p->n_channels == 0 || p->n_channels > p->n_regs ||
-        p->max_regs < 1 || p->max_regs > 125 || p->fingerprint_reg >= (int)p->n_regs)
+    if (p->n_regs == 0 || p->n_channels == 0 || p->n_channels > p->n_regs || p->max_regs < 1 ||
+        p->max_regs > 125 || p->fingerprint_reg >= (int)p->n_regs)
         abort();
     for (size_t i = 0; i < p->n_regs; i++) {
         const profile_reg_t *r = &p->regs[i];

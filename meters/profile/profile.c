@@ -55,22 +55,21 @@ typedef struct unit {
 
 /* The empty unit is the plain ratio a power factor is reported in. */
 static const unit_t units[] = {
-    {"W", 1.0, QBIT(Q_POWER)},   {"kW", 1e3, QBIT(Q_POWER)}, {"MW", 1e6, QBIT(Q_POWER)},
-    {"Wh", 1.0, Q_ENERGY},       {"kWh", 1e3, Q_ENERGY},     {"MWh", 1e6, Q_ENERGY},
-    {"V", 1.0, QBIT(Q_VOLTAGE)}, {"kV", 1e3, QBIT(Q_VOLTAGE)}, {"A", 1.0, QBIT(Q_CURRENT)},
+    {"W", 1.0, QBIT(Q_POWER)},     {"kW", 1e3, QBIT(Q_POWER)},     {"MW", 1e6, QBIT(Q_POWER)},
+    {"Wh", 1.0, Q_ENERGY},         {"kWh", 1e3, Q_ENERGY},         {"MWh", 1e6, Q_ENERGY},
+    {"V", 1.0, QBIT(Q_VOLTAGE)},   {"kV", 1e3, QBIT(Q_VOLTAGE)},   {"A", 1.0, QBIT(Q_CURRENT)},
     {"mA", 1e-3, QBIT(Q_CURRENT)}, {"Hz", 1.0, QBIT(Q_FREQUENCY)}, {"%", 1e-2, QBIT(Q_PF)},
     {"", 1.0, QBIT(Q_PF)},
 };
 
-static const char *const top_keys[] = {"vendor",   "model",         "source",
-                                       "max_regs", "sunspec_model", "defaults",
-                                       "fingerprint", "registers",  NULL};
+static const char *const top_keys[] = {"vendor",      "model",         "source",
+                                       "max_regs",    "sunspec_model", "defaults",
+                                       "fingerprint", "registers",     NULL};
 static const char *const default_keys[] = {"function", "type", "order", "unit", "scale", NULL};
 static const char *const fingerprint_keys[] = {"register", "min", "max", NULL};
-static const char *const row_keys[] = {"channel", "quantity", "address", "function",
-                                       "type",    "order",    "unit",    "scale",
-                                       "sf",      "min",      "max",     "na",
-                                       NULL};
+static const char *const row_keys[] = {"channel", "quantity", "address", "function", "type",
+                                       "order",   "unit",     "scale",   "sf",       "min",
+                                       "max",     "na",       NULL};
 
 static int fail(const parse_t *ps, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -109,10 +108,10 @@ static int check_keys(const parse_t *ps, const config_setting_t *g, const char *
     for (int i = 0; i < config_setting_length(g); i++) {
         const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
         size_t k = 0;
-        while (keys[k] && strcmp(keys[k], m->name) != 0)
+        while (keys[k] && strcmp(keys[k], config_setting_name(m)) != 0)
             k++;
         if (!keys[k])
-            return fail(ps, line_of(m), "unknown key '%s' in %s", m->name, where);
+            return fail(ps, line_of(m), "unknown key '%s' in %s", config_setting_name(m), where);
     }
     return 0;
 }
@@ -133,7 +132,9 @@ static int get_string(const parse_t *ps, const config_setting_t *g, const char *
     return 1;
 }
 
-/* libconfig 1.5 keeps integers that fit 32 bits as int and larger ones (L suffix) as int64. */
+/* libconfig 1.5 stores integers as int, or as int64 when written with the L suffix.  A decimal
+ * too large for 32 bits and written without L wraps inside libconfig, where we cannot see it;
+ * most such typos still land outside lo..hi. */
 static int get_int(const parse_t *ps, const config_setting_t *g, const char *key, long long lo,
                    long long hi, long long *out)
 {
@@ -151,8 +152,7 @@ static int get_int(const parse_t *ps, const config_setting_t *g, const char *key
 }
 
 /* Integers are accepted where a number is wanted: "max = 500;" means what it says. */
-static int get_number(const parse_t *ps, const config_setting_t *g, const char *key,
-                      double *out)
+static int get_number(const parse_t *ps, const config_setting_t *g, const char *key, double *out)
 {
     const config_setting_t *s = config_setting_get_member(g, key);
     if (!s)
@@ -289,8 +289,8 @@ static int parse_na(const parse_t *ps, const config_setting_t *row, profile_reg_
 
     unsigned bits = 16 * profile_type_words(r->type);
     uint64_t mask = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
-    int is_signed = r->type == PROFILE_T_S16 || r->type == PROFILE_T_S32 ||
-                    r->type == PROFILE_T_S64;
+    int is_signed =
+        r->type == PROFILE_T_S16 || r->type == PROFILE_T_S32 || r->type == PROFILE_T_S64;
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(a, (unsigned)i);
         int t = config_setting_type(e);
@@ -348,7 +348,8 @@ static int parse_row(const parse_t *ps, const config_setting_t *row, const row_d
     if ((rc = get_fn(ps, row, &r->fn)) < 0)
         return -1;
     if (rc == 0 && !d->has_fn)
-        return fail(ps, r->line, "missing key 'function' in register row (set it here or in defaults)");
+        return fail(ps, r->line,
+                    "missing key 'function' in register row (set it here or in defaults)");
     if (rc == 0)
         r->fn = d->fn;
     if ((rc = get_type(ps, row, &r->type)) < 0)
@@ -360,7 +361,8 @@ static int parse_row(const parse_t *ps, const config_setting_t *row, const row_d
     if ((rc = get_order(ps, row, &r->order)) < 0)
         return -1;
     if (rc == 0 && !d->has_order)
-        return fail(ps, r->line, "missing key 'order' in register row (set it here or in defaults)");
+        return fail(ps, r->line,
+                    "missing key 'order' in register row (set it here or in defaults)");
     if (rc == 0)
         r->order = d->order;
 
@@ -438,8 +440,9 @@ static int parse_fingerprint(const parse_t *ps, const config_setting_t *root, pr
     if (!g)
         return 0;
     if (!config_setting_is_group(g))
-        return fail(ps, line_of(g), "'fingerprint' must be a group { register = ...; "
-                                    "min = ...; max = ...; }");
+        return fail(ps, line_of(g),
+                    "'fingerprint' must be a group { register = ...; "
+                    "min = ...; max = ...; }");
     if (check_keys(ps, g, fingerprint_keys, "fingerprint") < 0)
         return -1;
     int rc;
@@ -562,7 +565,8 @@ profile_t *profile_parse_text(const char *text, const char *name, const char *fi
 
     config_init(&cfg);
     if (!config_read_string(&cfg, text)) {
-        fail(&ps, config_error_line(&cfg), "%s", config_error_text(&cfg));
+        const char *why = config_error_text(&cfg);
+        fail(&ps, config_error_line(&cfg), "%s", why ? why : "cannot parse");
         goto out;
     }
     p = calloc(1, sizeof *p);

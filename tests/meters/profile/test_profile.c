@@ -537,7 +537,8 @@ static void test_load_errors(void **state)
         {HEAD, 1, "missing required key 'registers'"},
         {HEAD REGS(ROW("quantity = \"voltage\"; address = 0; " R2)), 5,
          "missing required key 'channel'"},
-        {HEAD REGS(ROW("channel = \"L1\"; address = 0; " R2)), 5, "missing required key 'quantity'"},
+        {HEAD REGS(ROW("channel = \"L1\"; address = 0; " R2)), 5,
+         "missing required key 'quantity'"},
         {HEAD REGS(ROW(R1 R2)), 5, "missing required key 'address'"},
         {HEAD REGS(ROW(R1 "address = 0; type = \"u16\"; order = \"ABCD\"; unit = \"V\";")), 5,
          "missing key 'function'"},
@@ -550,7 +551,8 @@ static void test_load_errors(void **state)
         {HEAD "fingerprint = { register = \"L1/voltage\"; min = 1.0; };\n" REGS(GOOD), 4,
          "missing required key 'max' in fingerprint"},
         /* wrong types */
-        {"vendor = 3;\nmodel = \"M\";\nsource = \"S\";\n" REGS(GOOD), 1, "'vendor' must be a string"},
+        {"vendor = 3;\nmodel = \"M\";\nsource = \"S\";\n" REGS(GOOD), 1,
+         "'vendor' must be a string"},
         {"vendor = \"\";\nmodel = \"M\";\nsource = \"S\";\n" REGS(GOOD), 1, "must not be empty"},
         {HEAD REGS(ROW(R1 "address = \"0x10\"; " R2)), 5, "'address' must be a whole number"},
         {HEAD REGS(ROW(R1 "address = 1.5; " R2)), 5, "'address' must be a whole number"},
@@ -563,7 +565,8 @@ static void test_load_errors(void **state)
         {HEAD REGS(ROW(R1 "address = 0; na = 65535; " R2)), 5, "'na' must be an array"},
         {HEAD REGS(ROW(R1 "address = 0; na = [ \"x\" ]; " R2)), 5, "'na' must hold integers"},
         /* out of range */
-        {HEAD REGS(ROW(R1 "address = 70000; " R2)), 5, "'address' = 70000 is out of range 0..65535"},
+        {HEAD REGS(ROW(R1 "address = 70000; " R2)), 5,
+         "'address' = 70000 is out of range 0..65535"},
         {HEAD REGS(ROW(R1 "address = -1; " R2)), 5, "out of range 0..65535"},
         {HEAD REGS(ROW(R1 "address = 65535; function = \"input\"; type = \"float32\"; order = "
                           "\"ABCD\"; unit = \"V\";")),
