@@ -1,0 +1,242 @@
+/*
+ * collect internals, shared by the files of this module and its tests; no other module
+ * includes this.
+ *
+ *   plan.c     which registers to read and in which requests (pure functions)
+ *   energy.c   the continuous energy counter (pure functions)
+ *   sunspec.c  finding a SunSpec model's base address, read-only
+ *   device.c   setting up one device: channels, rows, resume from storage
+ *   poll.c     one bounded poll of one device
+ *   sched.c    bus threads, real and stepped time
+ *   status.c   the status file and the log summary
+ *   collect.c  collect_run and collect_check
+ */
+#ifndef WA_COLLECT_PRIVATE_H
+#define WA_COLLECT_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meters/collect/collect.h"
+#include "meters/mbus/mbus.h"
+#include "storage/storage.h"
+
+/* Modbus Application Protocol V1.1b3, 6.3/6.4: at most 125 registers in one read. */
+#define PLAN_MAX_REGS 125
+
+/* ---- the request planner (plan.c) ---------------------------------------------------------- */
+
+/* A register row to read: function, absolute start address and width in registers. */
+typedef struct plan_item {
+    uint8_t fn;
+    uint16_t addr;
+    uint8_t words;
+} plan_item_t;
+
+/* One read request.  `rejected` and `retry_poll` belong to the device's learned plan: a
+ * single-row request the device refused is skipped until poll number retry_poll. */
+typedef struct plan_req {
+    uint8_t fn;
+    uint16_t addr;
+    uint16_t n;
+    int rejected;
+    uint64_t retry_poll;
+} plan_req_t;
+
+/* Limit on the span of one request: min(device max_regs or else profile max_regs, 125). */
+int plan_limit(int device_max_regs, int profile_max_regs);
+
+/* Groups items by function, sorts them by address and coalesces neighbours into the fewest
+ * requests such that no request spans more than max_regs registers and no two consecutive
+ * items in it are separated by more than max_gap unread registers.  An item wider than
+ * max_regs still gets a request of its own width.  Duplicate and overlapping items are
+ * read once.  out must hold n requests; returns the number written (0 for n = 0), or -1 with
+ * errno EINVAL (an item of width 0, or running past 0xFFFF) or ENOMEM. */
+int plan_build(const plan_item_t *items, size_t n, int max_gap, int max_regs, plan_req_t *out);
+
+/* Splits req between the items it covers: the first half of its distinct item addresses and
+ * the rest, each request spanning only its items.  Returns 2 with out[0..1] set, or 0 if req
+ * covers a single item (nothing left to split), or -1 with errno ENOMEM. */
+int plan_split(const plan_item_t *items, size_t n, const plan_req_t *req, plan_req_t out[2]);
+
+/* 1 if item lies wholly inside req. */
+int plan_covers(const plan_req_t *req, const plan_item_t *item);
+
+/* ---- energy continuity (energy.c) ----------------------------------------------------------- */
+
+/* The state behind one channel's continuous `energy`: energy = raw + offset, re-based when the
+ * meter's counter goes backwards or jumps further than the channel could draw. */
+typedef struct energy_state {
+    int have;           /* last_* hold an accepted reading */
+    double last_raw;    /* Wh, the meter's register at last_t */
+    double last_t;
+    double last_energy; /* Wh, continuous, at last_t */
+    double offset;      /* energy - raw */
+    double last_power;  /* W at last_t, NaN if unknown */
+    double max_power;   /* largest |power| seen, W; 0 = none */
+    int pending;        /* an implausible reading waits for the next one to confirm it */
+    double pend_raw, pend_t;
+} energy_state_t;
+
+typedef enum {
+    ENERGY_FIRST, /* first reading: energy = raw + offset */
+    ENERGY_OK,    /* a plausible step */
+    ENERGY_HELD,  /* implausible: held back until the next reading confirms or refutes it */
+    ENERGY_RESET, /* confirmed counter reset or meter change: re-based, energy continues */
+} energy_event_t;
+
+/* A fresh state; resume with the last stored energy and energy_raw at time t when both are
+ * known (else pass NaN), so that a restart continues the series. */
+void energy_init(energy_state_t *s, double t, double last_energy, double last_raw);
+
+/* Accepts the meter's counter raw (Wh) read at time t, with the channel's power from the same
+ * poll (W, NaN if none) and its rated power (W, 0 = unknown).  *energy gets the continuous
+ * value, or NaN when the reading is held. */
+energy_event_t energy_update(energy_state_t *s, double t, double raw, double power,
+                             double rated_w, double *energy);
+
+/* ---- SunSpec (sunspec.c) ---------------------------------------------------------------- */
+
+/* Reads n holding registers at addr: 0, or -1 with errno (a Modbus exception is
+ * EMBXILADD etc.). */
+typedef int (*sunspec_read_fn)(void *arg, uint16_t addr, uint16_t n, uint16_t *dst, char *err,
+                               size_t errlen);
+
+/* Finds model `model` behind the "SunS" marker at 40000, 0 or 50000 (SunSpec Information Model
+ * Specification, "Device Modbus map"), walking the chain of (ID, length) headers.  0 with
+ * *model_addr = the address of the model's ID register; -1 with errno: WA_EPROFILE when there is
+ * no marker or no such model (err says which models there are), or the reader's errno. */
+int sunspec_find(sunspec_read_fn rd, void *arg, int model, uint16_t *model_addr, char *err,
+                 size_t errlen);
+
+/* ---- the running collector (device.c, poll.c, sched.c, status.c) ------------------------- */
+
+typedef struct collector collector_t;
+typedef struct cbus cbus_t;
+
+/* One register value to read and store: a row of the profile for one recorded channel. */
+typedef struct crow {
+    const profile_reg_t *reg;
+    size_t chan;        /* index into the device's channels */
+    storage_ds_t ds;
+    size_t item;        /* index into the device's items */
+    long sf_item;       /* index of the sunssf item, or -1 */
+    int unavailable;    /* the device rejects this row on its own; reported */
+} crow_t;
+
+/* One register range the device's rows need, with the words of the current poll. */
+typedef struct citem {
+    plan_item_t it;
+    int have;
+    uint16_t w[4];
+} citem_t;
+
+typedef struct cchan {
+    const char *id;
+    double rated_w;
+    char rel[3 * SC_ID_MAX + 3]; /* site/device/channel */
+    int has_energy;
+    energy_state_t energy;
+} cchan_t;
+
+typedef struct cdev {
+    collector_t *c;
+    cbus_t *bus;
+    const sc_site_t *site;
+    const sc_device_t *cfg;
+    const profile_t *prof;
+    char label[3 * SC_ID_MAX + 48]; /* "site S bus B unit U (device D)" for messages */
+    int max_regs;
+    cchan_t *chans;
+    size_t n_chans;
+    crow_t *rows;
+    size_t n_rows;
+    citem_t *items;
+    size_t n_items;
+    plan_req_t *plan;
+    size_t n_plan, cap_plan;
+    int planned;
+    int base_known;     /* SunSpec: model_addr found */
+    uint16_t model_addr;
+    double next_due;
+    int fails;          /* consecutive failed polls */
+    double q_backoff;   /* seconds, while quarantined */
+    int was_failing;    /* the last poll failed (for logging changes only) */
+    collect_device_status_t work; /* the bus thread's counters */
+    collect_device_status_t st;   /* their published copy, guarded by bus->mu */
+} cdev_t;
+
+struct cbus {
+    collector_t *c;
+    const sc_site_t *site;
+    const sc_bus_t *cfg;
+    mbus_t *mb;
+    cdev_t **devs;
+    size_t n_devs;
+    pthread_t th;
+    int started;
+    pthread_mutex_t mu;      /* guards the devices' st */
+    double last_req_mono;    /* when the last request on this bus ended (CLOCK_MONOTONIC) */
+    double next_due;         /* stepped mode: the earliest due time after a cycle */
+    uint64_t polled_cycles;  /* rounds in which this bus polled something */
+};
+
+struct collector {
+    const siteconf_t *cfg;
+    const profile_set_t *ps;
+    const collect_opts_t *o;
+    const wa_log_t *log;
+    wa_clock_t *clock;       /* NULL = real time */
+    storage_t *st;
+    const char *status_file; /* "" = none */
+    cdev_t *devs;
+    size_t n_devs;
+    cbus_t *buses;
+    size_t n_buses;
+    atomic_int quit;
+    atomic_ullong stored;
+    double started_real;
+    uint64_t cycles;
+    /* stepped mode: the barrier between the driver and the bus threads */
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    uint64_t cycle;
+    double cycle_t;
+    size_t n_done;
+};
+
+/* Seconds on CLOCK_MONOTONIC, for pacing and real-time intervals. */
+double collect_mono(void);
+/* The collector's clock (the stepped or shared clock, else real time). */
+double collect_now(const collector_t *c);
+
+/* device.c: builds dev for cfg on its bus (channels, rows, items; no I/O); resumes energy
+ * state from storage when st is given.  0, or -1 with errno and "file:line: what" in err. */
+int device_setup(collector_t *c, cdev_t *dev, cbus_t *bus, const sc_site_t *site,
+                 const sc_device_t *cfg, char *err, size_t errlen);
+/* Resolves addresses (after SunSpec discovery) and plans the reads.  0, or -1 with err. */
+int device_build_plan(cdev_t *dev, char *err, size_t errlen);
+/* Creates the device's channel files and resumes its energy counters from them. */
+int device_open_storage(cdev_t *dev, int64_t start, char *err, size_t errlen);
+void device_free(cdev_t *dev);
+/* The DS a quantity is stored in, or -1 for one that is not stored (exported energy). */
+int device_quantity_ds(profile_quantity_t q);
+
+/* poll.c: one poll of dev at clock time t; stores what it read.  Updates counters,
+ * quarantine and dev->next_due.  Returns 1 if the device was polled, 0 if skipped. */
+int poll_device(cdev_t *dev, double t);
+/* The first due time at or after t for a device with this interval (aligned to it). */
+double poll_align(double t, int interval_s);
+
+/* sched.c */
+int sched_run(collector_t *c, char *err, size_t errlen);
+
+/* status.c: writes the status file atomically (no-op for ""); logs per-device summaries. */
+int status_write(collector_t *c, char *err, size_t errlen);
+void status_log_summary(collector_t *c, wa_log_level_t level);
+/* Copies one device's counters under its bus lock. */
+void status_snapshot(cdev_t *dev, collect_device_status_t *out);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * Scheduling: one thread per bus, in real time or in stepped time.
+ *
+ * Real time: each bus thread polls what is due, then sleeps until its next device is due,
+ * waking at least every 100 ms to see whether it should stop.  Buses never wait for each
+ * other.  The main thread flushes storage and rewrites the status file every few seconds.
+ *
+ * Stepped time: the main thread owns the clock.  Each cycle it sets the clock to the earliest
+ * due time of any device, lets every bus thread poll what is due then, and waits for all of
+ * them (a barrier) before moving on.  The simulator reads the same clock, so weeks of data
+ * pass as fast as the requests can be answered.
+ */
+#include "meters/collect/collect-private.h"
+
+#include <errno.h>
+#include <math.h>
+#include <time.h>
+
+/* Storage is flushed and the status file rewritten this often (real seconds): at most this
+ * much is lost to a crash, and the file is fresh enough for a monitoring check. */
+#define HOUSEKEEP_S 5.0
+/* In stepped time, also flush after this many cycles so that the queue stays small. */
+#define FLUSH_CYCLES 2000
+/* Per-device summary in the log this often (real seconds). */
+#define SUMMARY_S 3600.0
+/* The longest a sleeping thread goes without looking at the stop flag. */
+#define WAKE_S 0.1
+
+double collect_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double collect_now(const collector_t *c)
+{
+    return wa_clock_now(c->clock);
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts;
+    if (s <= 0)
+        return;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Polls the bus's devices that are due at t (stepped) or now (real), in configuration order;
+ * returns the earliest next due time on the bus. */
+static double bus_poll_due(cbus_t *b, double t, int stepped)
+{
+    double next = INFINITY;
+    int polled = 0;
+    for (size_t i = 0; i < b->n_devs && !atomic_load(&b->c->quit); i++) {
+        cdev_t *d = b->devs[i];
+        double now = stepped ? t : collect_now(b->c);
+        if (d->next_due <= now)
+            polled |= poll_device(d, now);
+    }
+    for (size_t i = 0; i < b->n_devs; i++)
+        if (b->devs[i]->next_due < next)
+            next = b->devs[i]->next_due;
+    if (polled)
+        b->polled_cycles++;
+    return next;
+}
+
+/* Sleeps until the collector's clock reaches t or it is told to quit.  The clock may run
+ * faster than real time (a scaled shared clock), so the pace is measured as it goes. */
+static void wait_until(collector_t *c, double t)
+{
+    double rate = 1.0;
+    while (!atomic_load(&c->quit)) {
+        double now = collect_now(c), m0 = collect_mono(), left = t - now, slice, dc, dm;
+        if (left <= 0)
+            return;
+        slice = left / rate;
+        if (slice > WAKE_S)
+            slice = WAKE_S;
+        if (slice < 0.001)
+            slice = 0.001;
+        sleep_s(slice);
+        dc = collect_now(c) - now;
+        dm = collect_mono() - m0;
+        if (dm > 0 && dc > 0)
+            rate = dc / dm;
+    }
+}
+
+static void *bus_real(void *arg)
+{
+    cbus_t *b = arg;
+    while (!atomic_load(&b->c->quit))
+        wait_until(b->c, bus_poll_due(b, 0, 0));
+    return NULL;
+}
+
+static void *bus_stepped(void *arg)
+{
+    cbus_t *b = arg;
+    collector_t *c = b->c;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (c->cycle == seen && !atomic_load(&c->quit))
+            pthread_cond_wait(&c->go, &c->mu);
+        if (atomic_load(&c->quit))
+            break;
+        seen = c->cycle;
+        double t = c->cycle_t;
+        pthread_mutex_unlock(&c->mu);
+        double next = bus_poll_due(b, t, 1);
+        pthread_mutex_lock(&c->mu);
+        b->next_due = next;
+        c->n_done++;
+        pthread_cond_signal(&c->done);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void flush(collector_t *c)
+{
+    char err[512];
+    if (storage_flush(c->st, err, sizeof err) != 0)
+        wa_log(c->log, WA_LOG_WARN, "storage: %s (kept for the next flush)", err);
+}
+
+static void housekeep(collector_t *c, double *last_hk, double *last_sum)
+{
+    char err[512];
+    double m = collect_mono();
+    if (m - *last_hk >= HOUSEKEEP_S) {
+        *last_hk = m;
+        flush(c);
+        if (status_write(c, err, sizeof err) != 0)
+            wa_log(c->log, WA_LOG_WARN, "status file: %s", err);
+    }
+    if (m - *last_sum >= SUMMARY_S) {
+        *last_sum = m;
+        status_log_summary(c, WA_LOG_INFO);
+    }
+}
+
+static double earliest(const collector_t *c)
+{
+    double t = INFINITY;
+    for (size_t i = 0; i < c->n_devs; i++)
+        if (c->devs[i].next_due < t)
+            t = c->devs[i].next_due;
+    return t;
+}
+
+static int stop_asked(const collector_t *c, double now)
+{
+    return (c->o->stop && *c->o->stop) || (c->o->until > 0 && now >= c->o->until);
+}
+
+static void drive_stepped(collector_t *c, double *last_hk, double *last_sum)
+{
+    double t = earliest(c);
+    while (isfinite(t) && !stop_asked(c, t)) {
+        if (wa_clock_set(c->clock, t) != 0) {
+            wa_log(c->log, WA_LOG_ERROR, "clock: cannot move to %.0f: %s", t, wa_strerror(errno));
+            break;
+        }
+        pthread_mutex_lock(&c->mu);
+        c->cycle_t = t;
+        c->n_done = 0;
+        c->cycle++;
+        pthread_cond_broadcast(&c->go);
+        while (c->n_done < c->n_buses)
+            pthread_cond_wait(&c->done, &c->mu);
+        pthread_mutex_unlock(&c->mu);
+        c->cycles++;
+        t = INFINITY;
+        for (size_t i = 0; i < c->n_buses; i++)
+            if (c->buses[i].next_due < t)
+                t = c->buses[i].next_due;
+        if (c->cycles % FLUSH_CYCLES == 0)
+            flush(c);
+        housekeep(c, last_hk, last_sum);
+    }
+}
+
+static void drive_real(collector_t *c, double *last_hk, double *last_sum)
+{
+    while (!stop_asked(c, collect_now(c))) {
+        sleep_s(WAKE_S);
+        housekeep(c, last_hk, last_sum);
+    }
+}
+
+int sched_run(collector_t *c, char *err, size_t errlen)
+{
+    int stepped = wa_clock_is_stepped(c->clock);
+    double last_hk = collect_mono(), last_sum = last_hk;
+    int rc = 0;
+
+    for (size_t i = 0; i < c->n_buses; i++) {
+        cbus_t *b = &c->buses[i];
+        if (pthread_create(&b->th, NULL, stepped ? bus_stepped : bus_real, b) != 0) {
+            rc = wa_err(err, errlen, "cannot start the thread of bus %s", b->cfg->id);
+            break;
+        }
+        b->started = 1;
+    }
+    if (rc == 0) {
+        if (stepped)
+            drive_stepped(c, &last_hk, &last_sum);
+        else
+            drive_real(c, &last_hk, &last_sum);
+    }
+    pthread_mutex_lock(&c->mu);
+    atomic_store(&c->quit, 1);
+    pthread_cond_broadcast(&c->go);
+    pthread_mutex_unlock(&c->mu);
+    for (size_t i = 0; i < c->n_buses; i++)
+        if (c->buses[i].started) {
+            pthread_join(c->buses[i].th, NULL);
+            c->buses[i].started = 0;
+        }
+    if (!stepped)
+        for (size_t i = 0; i < c->n_buses; i++)
+            c->cycles += c->buses[i].polled_cycles;
+    return rc;
+}

@@ -1,0 +1,160 @@
+/*
+ * The status file (docs/collector.md lists its fields) and the per-device log summary.
+ *
+ * The file is written to a temporary name beside it and renamed over it, so a reader (a
+ * monitoring check, the dashboard) sees the old file or the new one, never half of one.
+ */
+#include "meters/collect/collect-private.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Bumped when a field changes meaning or goes away; new fields do not bump it. */
+#define STATUS_VERSION 1
+
+void status_snapshot(cdev_t *dev, collect_device_status_t *out)
+{
+    pthread_mutex_lock(&dev->bus->mu);
+    *out = dev->st;
+    pthread_mutex_unlock(&dev->bus->mu);
+}
+
+static double real_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Times as numbers (Unix seconds) or null when they never happened. */
+static void add_time(cJSON *o, const char *key, double t)
+{
+    if (t > 0)
+        cJSON_AddNumberToObject(o, key, t);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *device_json(cdev_t *dev)
+{
+    collect_device_status_t s;
+    cJSON *o = cJSON_CreateObject(), *un;
+    status_snapshot(dev, &s);
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "site", s.site);
+    cJSON_AddStringToObject(o, "bus", s.bus);
+    cJSON_AddStringToObject(o, "device", s.device);
+    cJSON_AddNumberToObject(o, "unit", s.unit);
+    cJSON_AddStringToObject(o, "profile", dev->prof->name);
+    cJSON_AddNumberToObject(o, "interval", dev->cfg->interval_s);
+    cJSON_AddNumberToObject(o, "polls", (double)s.polls);
+    cJSON_AddNumberToObject(o, "ok", (double)s.ok);
+    cJSON_AddNumberToObject(o, "errors", (double)s.errors);
+    cJSON_AddNumberToObject(o, "rejected", (double)s.rejected);
+    cJSON_AddNumberToObject(o, "resets", (double)s.resets);
+    cJSON_AddNumberToObject(o, "requests", (double)s.requests);
+    cJSON_AddBoolToObject(o, "quarantined", s.quarantined);
+    add_time(o, "last_ok", s.last_ok);
+    add_time(o, "last_error_time", s.last_error_time);
+    cJSON_AddStringToObject(o, "last_error", s.last_error);
+    /* Rows the device refuses: only the bus thread writes `unavailable`, and a torn read of
+     * an int flag is harmless here, but take the lock for the sanitizers' sake. */
+    un = cJSON_AddArrayToObject(o, "unavailable");
+    pthread_mutex_lock(&dev->bus->mu);
+    for (size_t r = 0; un && r < dev->n_rows; r++)
+        if (dev->rows[r].unavailable) {
+            char name[2 * PROFILE_NAME_MAX + 2];
+            snprintf(name, sizeof name, "%s/%s", dev->rows[r].reg->channel,
+                     profile_quantity_name(dev->rows[r].reg->quantity));
+            cJSON_AddItemToArray(un, cJSON_CreateString(name));
+        }
+    pthread_mutex_unlock(&dev->bus->mu);
+    return o;
+}
+
+int status_write(collector_t *c, char *err, size_t errlen)
+{
+    cJSON *root, *devs, *sto;
+    storage_stats_t ss;
+    char *text, tmp[SC_PATH_MAX + 32];
+    FILE *f;
+    int rc = 0;
+
+    if (!c->status_file || !c->status_file[0])
+        return 0;
+    root = cJSON_CreateObject();
+    if (!root)
+        return wa_err(err, errlen, "out of memory");
+    cJSON_AddNumberToObject(root, "version", STATUS_VERSION);
+    cJSON_AddNumberToObject(root, "pid", (double)getpid());
+    cJSON_AddNumberToObject(root, "written", real_now());
+    cJSON_AddNumberToObject(root, "started", c->started_real);
+    cJSON_AddNumberToObject(root, "clock", collect_now(c));
+    cJSON_AddBoolToObject(root, "stepped", wa_clock_is_stepped(c->clock));
+    cJSON_AddNumberToObject(root, "cycles", (double)c->cycles);
+    cJSON_AddNumberToObject(root, "stored", (double)atomic_load(&c->stored));
+    storage_get_stats(c->st, &ss);
+    sto = cJSON_AddObjectToObject(root, "storage");
+    if (sto) {
+        cJSON_AddNumberToObject(sto, "queued", (double)ss.queued);
+        cJSON_AddNumberToObject(sto, "written", (double)ss.written);
+        cJSON_AddNumberToObject(sto, "dropped_old", (double)ss.dropped_old);
+        cJSON_AddNumberToObject(sto, "failed", (double)ss.failed);
+        cJSON_AddNumberToObject(sto, "batches", (double)ss.batches);
+    }
+    devs = cJSON_AddArrayToObject(root, "devices");
+    for (size_t i = 0; devs && i < c->n_devs; i++) {
+        cJSON *d = device_json(&c->devs[i]);
+        if (d)
+            cJSON_AddItemToArray(devs, d);
+    }
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return wa_err(err, errlen, "out of memory");
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", c->status_file, (long)getpid());
+    f = fopen(tmp, "w");
+    if (!f) {
+        int e = errno;
+        free(text);
+        errno = e;
+        return wa_err(err, errlen, "%s: %s", tmp, strerror(e));
+    }
+    if (fputs(text, f) == EOF || fputc('\n', f) == EOF || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0) {
+        int e = errno;
+        fclose(f);
+        unlink(tmp);
+        errno = e;
+        rc = wa_err(err, errlen, "%s: %s", tmp, strerror(e));
+    } else if (fclose(f) != 0 || rename(tmp, c->status_file) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        rc = wa_err(err, errlen, "%s: %s", c->status_file, strerror(e));
+    }
+    free(text);
+    return rc;
+}
+
+void status_log_summary(collector_t *c, wa_log_level_t level)
+{
+    for (size_t i = 0; i < c->n_devs; i++) {
+        collect_device_status_t s;
+        status_snapshot(&c->devs[i], &s);
+        wa_log(c->log, level,
+               "%s: polls %llu ok %llu errors %llu rejected %llu resets %llu requests %llu%s%s%s",
+               c->devs[i].label, (unsigned long long)s.polls, (unsigned long long)s.ok,
+               (unsigned long long)s.errors, (unsigned long long)s.rejected,
+               (unsigned long long)s.resets, (unsigned long long)s.requests,
+               s.quarantined ? " quarantined" : "", s.last_error[0] ? "; last error: " : "",
+               s.last_error);
+    }
+}
