@@ -40,6 +40,25 @@ typedef struct an_savings {
 } an_savings_t;
 void an_savings_compute(double excess_kwh, double days, const an_factors_t *f, an_savings_t *out);
 
+/* A preset by name, optionally adjusted or replaced by ",key=value" items: kgce=, kgco2=,
+ * tariff=, currency=, source= (the last one takes the rest of the spec, commas included).
+ * "custom,kgce=0.3,kgco2=0.58,source=..." is a user-defined set: kgce, kgco2 and source are
+ * then required, so that nothing is stated without a source.  0, or -1 with errno EINVAL or
+ * ENOENT and the reason in err. */
+int an_factors_parse(const char *spec, an_factors_t *out, char *err, size_t errlen);
+
+/* v rounded to sig significant figures (sig >= 1). */
+double an_round_sig(double v, int sig);
+/* v rounded to sig significant figures, thousands separated by commas, no trailing zeros after
+ * the point ("148,500", "60", "0.404").  Returns buf. */
+char *an_format_sig(double v, int sig, char *buf, size_t len);
+
+/* The officers' sentence for a daily saving: "148,500 kWh a day is 60 t of standard coal a day,
+ * 21,900 t a year, and 54,000 t of CO2 a year (0.404 kgce and 0.997 kg CO2 per kWh)".
+ * kWh to 4 significant figures, derived figures to 3 (docs/factors.md, "Rounding").
+ * Returns the length written, as snprintf. */
+int an_statement(double kwh_per_day, const an_factors_t *f, char *buf, size_t len);
+
 /* ---- Rig catalogue (docs/analysis.md; configurable) ---- */
 
 typedef struct an_rig {
@@ -86,6 +105,15 @@ typedef struct an_shape {
     double days_present;                      /* fraction of days with data */
 } an_shape_t;
 
+/* A load the site declares (a server room, a research job): a finding it covers is reported
+ * as explained, not flagged.  Covered means: the declaration spans the finding's onset, and the
+ * finding's 95% interval of step_w meets [w_min, w_max]. */
+typedef struct an_declared {
+    char name[64];
+    int64_t from, to;            /* INT64_MIN = since ever, INT64_MAX = open-ended */
+    double w_min, w_max;         /* power it may draw, W */
+} an_declared_t;
+
 typedef struct an_opts {
     const char *tz;              /* local time for days, nights and weekends */
     const an_rig_t *rigs;        /* catalogue; NULL = the built-in one */
@@ -94,6 +122,9 @@ typedef struct an_opts {
     double flat_load_factor;     /* default 0.8 */
     double min_step_w;           /* smallest step worth reporting, default 100 W */
     double persist_s;            /* a step must last this long to be persistent, default 5 days */
+    const an_declared_t *declared; /* borrowed for the call; may be NULL */
+    size_t n_declared;
+    double noise_k;              /* a step must exceed noise_k x the base-load noise, default 5 */
 } an_opts_t;
 
 typedef struct an_channel {
@@ -115,6 +146,18 @@ void an_channel_free(an_channel_t *c);
 /* Declared loads (research jobs) from the site config mark findings as explained: a finding
  * whose onset and size fall within a declaration gets its name in explained_by. */
 
+/* The built-in rig catalogue (static, immutable; sources in each row and docs/analysis.md). */
+const an_rig_t *an_rigs_builtin(size_t *n);
+
+/* Fills f->rig_kind, rigs_min = ceil(step/w_max) and rigs_max = floor(step/w_min) (each at
+ * least 1) from the catalogue kind that fits step_w best: one where a whole number of units
+ * covers the step, fewest units first, catalogue order on ties.  A non-empty `only` restricts
+ * the choice to that kind when the catalogue has it (off_hours findings are office PCs).
+ * Returns 1 if a whole number of units fits, 0 if the nearest kind was taken, -1 with EINVAL
+ * for an empty catalogue or a step that is not positive. */
+int an_rig_estimate(const an_rig_t *cat, size_t n, double step_w, const char *only,
+                    an_finding_t *f);
+
 /* ---- Site layer ---- */
 
 typedef enum { AN_FMT_TEXT, AN_FMT_JSON, AN_FMT_CSV } an_format_t;
@@ -133,5 +176,161 @@ typedef struct an_run_opts {
 /* Analyses every channel and writes the result to out in the chosen format (JSON schema
  * documented in docs/analysis-json.md).  0, or -1 with errno and err. */
 int an_run(const an_run_opts_t *o, FILE *out, char *err, size_t errlen);
+
+/* -- Energy of one channel over a window (docs/analysis-json.md, "Energy") -- */
+
+typedef enum { AN_ENERGY_NONE, AN_ENERGY_REGISTER, AN_ENERGY_POWER } an_energy_method_t;
+const char *an_energy_method_name(an_energy_method_t m);
+
+typedef struct an_gap {
+    int64_t from, to; /* the unknown power steps cover (from, to] */
+    int bridged;      /* 1 = inside the register span: its energy is known all the same */
+} an_gap_t;
+
+#define AN_GAPS_LISTED 32
+typedef struct an_energy {
+    an_energy_method_t method;
+    double kwh;             /* the channel's figure: register span + integrated power outside it */
+    double kwh_integrated;  /* integral of the known power steps alone */
+    double kwh_register;    /* E(last) - E(first) of the energy register; NaN without one */
+    int64_t register_from, register_to;
+    double mean_w;          /* mean of the known power steps; NaN if none */
+    double coverage;        /* fraction of the window's steps whose energy is known */
+    double power_coverage;  /* fraction with a known power value */
+    size_t n_steps;
+    size_t n_gaps;          /* runs of unknown power steps; the first AN_GAPS_LISTED are listed */
+    double gap_hours, unbridged_gap_hours;
+    an_gap_t gaps[AN_GAPS_LISTED];
+} an_energy_t;
+
+/* w[i]: mean power in W over (start + i*step, start + (i+1)*step], NaN = unknown.  e_wh: NULL,
+ * or the energy register in Wh at the end of each of the same steps.  Only steps that end
+ * inside (from, to] count.  Never fills a gap: what is unknown is counted and listed.  A
+ * register that goes down or has fewer than two known readings is not used. */
+void an_energy_compute(const double *w, const double *e_wh, size_t n, int64_t start, int step,
+                       int64_t from, int64_t to, an_energy_t *out);
+
+/* -- The result of a run, before it is written -- */
+
+typedef enum { AN_ROLE_METER, AN_ROLE_TOTAL, AN_ROLE_PART } an_role_t;
+const char *an_role_name(an_role_t r);
+
+typedef struct an_channel_result {
+    char id[256];           /* "site/device/channel", the file's path below the data folder */
+    char name[128];         /* label from the config, else the id's last part */
+    char file[512];
+    an_role_t role;         /* TOTAL: a device's total/inlet channel beside others (PART) */
+    int counted;            /* its energy and findings are in the site's sums */
+    an_energy_t energy;
+    int analyzed;           /* 0: the channel layer could not judge it; note says why */
+    char note[256];
+    an_channel_t ch;        /* shape and findings; an_result_free() frees them */
+    double excess_kwh;      /* unexplained findings' energy */
+    double active_kwh_per_day; /* unexplained findings still on at the window's end */
+    int step;
+} an_channel_result_t;
+
+typedef struct an_site_result {
+    char id[SC_ID_MAX];
+    char name[SC_NAME_MAX];
+    char tz[SC_ID_MAX];
+    an_channel_result_t *channels;
+    size_t n_channels;
+    double kwh, excess_kwh, kgce, kgco2, cost, days;
+    an_savings_t savings;   /* removing the unexplained loads still on at the end */
+} an_site_result_t;
+
+typedef struct an_result {
+    int64_t from, to;
+    an_factors_t factors;
+    an_site_result_t *sites;
+    size_t n_sites;
+    double kwh, excess_kwh, kgce, kgco2, cost;
+    an_savings_t savings;
+    size_t n_skipped;       /* files named in warnings and left out */
+} an_result_t;
+
+/* Reads and analyses every channel into out (caller frees with an_result_free()).
+ * 0, or -1 with errno and err.  Unusable files are warned about on o->warn and skipped. */
+int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errlen);
+void an_result_free(an_result_t *r);
+/* Writes r in the format chosen.  0, or -1 with errno (EIO) and err. */
+int an_write(const an_result_t *r, an_format_t fmt, FILE *out, char *err, size_t errlen);
+
+/* -- Import of interval data from CSV (docs/import.md) -- */
+
+typedef enum { AN_UNIT_AUTO, AN_UNIT_KW, AN_UNIT_W, AN_UNIT_KWH, AN_UNIT_WH } an_unit_t;
+
+typedef struct an_import_opts {
+    const char *tz;          /* zone of times without an offset; NULL = process TZ */
+    an_unit_t unit;          /* AUTO: from the value column's header ("[kW]", "kWh"...) */
+    const char *column;      /* value column: header name or 1-based number; NULL = guess */
+    int step;                /* seconds; 0 = from the data (wide format: 86400 / columns) */
+    int stamp_end;           /* long format: times mark the interval's end (default: start) */
+    int skip_bad;            /* report bad rows and go on instead of refusing the file */
+    FILE *warn;              /* skipped rows when skip_bad; NULL = stderr */
+} an_import_opts_t;
+
+/* The parsed file: v[i] is the mean power in W over (start + i*step, start + (i+1)*step],
+ * NaN where the file had no row. */
+typedef struct an_import_series {
+    int64_t start;
+    int step;
+    size_t n;
+    double *v;
+    size_t rows, bad_rows;
+    int wide;                /* 1 = one row per day (date + 24, 48 or 96 columns) */
+    char column[64];         /* the value column used */
+    an_unit_t unit;
+} an_import_series_t;
+
+/* Parses CSV text (name is used in messages "NAME:LINE: what").  The caller frees out->v.
+ * 0, or -1 with errno EINVAL (or ENOMEM) and the first bad row in err. */
+int an_import_parse(const char *name, const char *text, size_t len, const an_import_opts_t *o,
+                    an_import_series_t *out, char *err, size_t errlen);
+
+/* Imports csv_path into data_dir/rel.rrd through storage/: written beside the target under a
+ * temporary name and renamed only when complete; an existing target is kept unless replace.
+ * stats may be NULL.  0, or -1 with errno and err; nothing is left behind on failure. */
+int an_import_file(const char *csv_path, const char *data_dir, const char *rel, int replace,
+                   const an_import_opts_t *o, an_import_series_t *stats, char *err,
+                   size_t errlen);
+const char *an_unit_name(an_unit_t u);
+/* "kW", "W", "kWh", "Wh" (case-insensitive).  0, or -1 with EINVAL. */
+int an_unit_parse(const char *s, an_unit_t *out);
+
+/* -- Scaling a sample of audited sites up to a population (docs/report.md) -- */
+
+typedef struct an_scale {
+    size_t n;                 /* audited units */
+    double sample_y, sample_x; /* sums over the sample */
+    double ratio;             /* sample_y / sample_x */
+    double population_x;      /* the population's count (units, flagged addresses) */
+    double total, lo, hi;     /* ratio * population_x and its bootstrap interval */
+    double level;             /* 0.95 */
+    unsigned replicates;
+    unsigned long seed;
+} an_scale_t;
+
+/* Ratio estimate of a population total from y[i] (e.g. kWh per day saved at site i) and x[i]
+ * (its units; NULL = one each), with a percentile bootstrap interval from `replicates`
+ * resamples of the sites (GSL mt19937 with `seed`: the same statement every time).
+ * 0, or -1 with errno EINVAL (n < 2, a sum of x that is not positive, bad level). */
+int an_scale_ratio(const double *y, const double *x, size_t n, double population_x,
+                   unsigned replicates, unsigned long seed, double level, an_scale_t *out);
+
+/* -- The reporting officer's statement (docs/report.md) -- */
+
+typedef enum { AN_REPORT_MARKDOWN, AN_REPORT_HTML, AN_REPORT_CSV, AN_REPORT_JSON } an_report_format_t;
+
+typedef struct an_report_opts {
+    an_report_format_t format;
+    const char *title;           /* NULL = a default */
+    const an_scale_t *scale;     /* NULL = no population estimate */
+    const char *population_what; /* "flagged IP addresses", "units", ... */
+} an_report_opts_t;
+
+int an_report_write(const an_result_t *r, const an_report_opts_t *o, FILE *out, char *err,
+                    size_t errlen);
 
 #endif
