@@ -83,6 +83,12 @@ static int build(struct server *s, const siteconf_t *cfg, const profile_set_t *p
                 dev = sim_dev_new(d, p, bc->id, site->timezone, o->energy_origin, err, errlen);
                 if (!dev)
                     return -1;
+                for (size_t c = 0; c < d->n_channels; c++)
+                    if (d->channels[c].sim.enabled && !sim_dev_values(dev, d->channels[c].source))
+                        wa_log(o->log, WA_LOG_WARN,
+                               "%s:%d: device %s: profile %s has no channel \"%s\"; its "
+                               "simulated loads are not served", cfg->file, d->channels[c].line,
+                               d->id, p->name, d->channels[c].source);
                 s->devs[s->n_devs++] = dev;
                 b->devs[b->n_devs++] = dev;
             }

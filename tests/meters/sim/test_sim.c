@@ -6,6 +6,7 @@
  * the time of a stepped shared clock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -860,6 +861,71 @@ static void test_tcp_raw(void **state)
     assert_int_equal(s.st.dropped, 1);
 }
 
+/* Random frames, well framed or not, on TCP and on the serial line: the simulator answers
+ * what it can, closes what it must, and keeps serving. */
+static void test_random_input(void **state)
+{
+    (void)state;
+    struct server s;
+    uint64_t rng = 12345;
+    uint8_t buf[300];
+    server_start(&s);
+    const profile_t *p = profile_set_find(s.ps, "eastron-sdm630");
+
+    for (int conn = 0; conn < 20; conn++) {
+        int fd = raw_connect(s.port);
+        for (int i = 0; i < 50; i++) {
+            uint64_t r = sim_next64(&rng);
+            size_t pdu = 1 + (size_t)(r % 253), len;
+            /* Mostly valid headers with random PDUs; now and then pure noise. */
+            buf[0] = (uint8_t)i;
+            buf[1] = (uint8_t)conn;
+            buf[2] = buf[3] = 0;
+            buf[4] = (uint8_t)((pdu + 1) >> 8);
+            buf[5] = (uint8_t)(pdu + 1);
+            buf[6] = (uint8_t)(r >> 8) % 2 ? 1 : (uint8_t)(r >> 16);
+            for (size_t k = 7; k < 7 + pdu; k++)
+                buf[k] = (uint8_t)sim_next64(&rng);
+            len = 7 + pdu;
+            if (r % 17 == 0)
+                for (size_t k = 0; k < 7; k++)
+                    buf[k] = (uint8_t)sim_next64(&rng);
+            if (send(fd, buf, len, MSG_NOSIGNAL) < 0)
+                break;
+        }
+        close(fd);
+    }
+    modbus_t *ctx = tcp_client(&s, 1);
+    assert_true(read_value(ctx, p, "L1", Q_POWER) == 1000.0);
+    modbus_close(ctx);
+    modbus_free(ctx);
+
+    /* The serial line: noise written straight to the pseudo-terminal. */
+    int fd = open(s.tty, O_RDWR | O_NOCTTY);
+    assert_true(fd >= 0);
+    for (int i = 0; i < 40; i++) {
+        for (size_t k = 0; k < 100; k++)
+            buf[k] = (uint8_t)sim_next64(&rng);
+        if (i % 2)
+            buf[0] = 3; /* addressed to a device that is there */
+        assert_int_equal(write(fd, buf, 100), 100);
+    }
+    usleep(50000);
+    close(fd);
+    ctx = modbus_new_rtu(s.tty, 9600, 'E', 8, 1);
+    assert_non_null(ctx);
+    assert_int_equal(modbus_connect(ctx), 0);
+    modbus_set_slave(ctx, 3);
+    modbus_set_response_timeout(ctx, 0, 300000);
+    assert_true(read_value(ctx, profile_set_find(s.ps, "eastron-sdm120"), "total", Q_POWER) ==
+                2300.0);
+    modbus_close(ctx);
+    modbus_free(ctx);
+    server_stop(&s);
+    print_message("random input: %llu requests parsed, %llu replies\n",
+                  (unsigned long long)s.st.requests, (unsigned long long)s.st.replies);
+}
+
 static void test_sunspec(void **state)
 {
     (void)state;
@@ -1075,6 +1141,7 @@ int main(void)
         cmocka_unit_test(test_tcp_values),
         cmocka_unit_test(test_tcp_faults),
         cmocka_unit_test(test_tcp_raw),
+        cmocka_unit_test(test_random_input),
         cmocka_unit_test(test_sunspec),
         cmocka_unit_test(test_rtu),
         cmocka_unit_test(test_rtu_refuses_file),
