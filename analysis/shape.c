@@ -1,0 +1,378 @@
+/*
+ * shape.c: the one pass over the samples (local days, their percentiles, noise and hourly
+ * means), the load-shape metrics, and the base level of every day.
+ *
+ * Metrics follow Price, "Methods for Analyzing Electric Load Shape and its Variability",
+ * LBNL-3713E (2010), as LBNL's loadshape package does: near-base and near-peak are a day's
+ * 2.5th and 97.5th percentiles, summarised by their medians over days.  docs/analysis.md says
+ * why each choice below was made.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_multifit.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "analysis/detect-private.h"
+#include "common/common.h"
+
+#define P_LO 0.025 /* Price 2010: near-base */
+#define P_HI 0.975 /* Price 2010: near-peak */
+/* 1 / (Phi^-1(0.75) * sqrt(2)): the sd of white noise from the median absolute first
+ * difference (the difference of two draws has sd sigma*sqrt(2); its median |x| is 0.6745 sd). */
+#define MAD_DIFF_TO_SD (1.0 / (0.6744897501960817 * 1.4142135623730951))
+#define NIGHT_H0 0 /* night: 00:00-05:00 every day */
+#define NIGHT_H1 5
+#define DAY_H0 9 /* day: 09:00-17:00 on weekdays */
+#define DAY_H1 17
+/* A day enters the day-based statistics with at least half its samples. */
+#define DAY_MIN_COVERAGE 0.5
+/* Slot classes: a slot is base within 15% of the span of slot levels above the lowest, working
+ * above half the span; a channel whose levels span less than 20% of the highest has no cycle. */
+#define BASE_FRAC 0.15
+#define WORK_FRAC 0.5
+#define CYCLE_MIN 0.2
+
+double an_median(double *x, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]))
+            x[m++] = x[i];
+    return m ? gsl_stats_median(x, 1, m) : NAN;
+}
+
+/* Order statistic k and k+1 of x[0..m) (reorders x); the interpolated quantile as
+ * gsl_stats_quantile_from_sorted_data() gives it on the sorted array. */
+static double quantile_select(double *x, size_t m, double f)
+{
+    double idx = f * (double)(m - 1);
+    size_t k = (size_t)floor(idx);
+    double delta = idx - (double)k, lo = gsl_stats_select(x, 1, m, k), hi = lo;
+    if (k + 1 < m && delta > 0.0) {
+        hi = x[k + 1];
+        for (size_t i = k + 2; i < m; i++)
+            if (x[i] < hi)
+                hi = x[i];
+    }
+    return lo + delta * (hi - lo);
+}
+
+static size_t first_sample_at(const an_work_t *wk, int64_t t)
+{
+    /* Sample i belongs where its midpoint start + i*step + step/2 falls. */
+    int64_t num = t - wk->start - wk->step / 2;
+    if (num <= 0)
+        return 0;
+    size_t i = (size_t)((num + wk->step - 1) / wk->step);
+    return i > wk->n ? wk->n : i;
+}
+
+static int64_t local_midnight(int64_t t, const char *tz, int *wday)
+{
+    struct tm tm;
+    if (wa_time_local(t, tz, &tm) != 0)
+        return INT64_MIN;
+    *wday = tm.tm_wday;
+    return t - (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+}
+
+static void day_stats(an_work_t *wk, an_day_t *d, int64_t t_next)
+{
+    double *vals = wk->scratch, *diffs = wk->scratch + wk->spd + 8;
+    size_t m = 0, nd = 0;
+
+    d->sum = 0.0;
+    for (int h = 0; h < 24; h++) {
+        int64_t hb0 = d->t0 + (int64_t)h * 3600, hb1 = h == 23 ? t_next : hb0 + 3600;
+        size_t j0 = first_sample_at(wk, hb0), j1 = first_sample_at(wk, hb1);
+        double hs = 0.0;
+        size_t hn = 0;
+        if (j0 < d->i0)
+            j0 = d->i0;
+        if (j1 > d->i1)
+            j1 = d->i1;
+        for (size_t i = j0; i < j1; i++) {
+            double v = wk->w[i];
+            if (!isfinite(v))
+                continue;
+            hs += v;
+            hn++;
+            if (m < wk->spd + 8)
+                vals[m++] = v;
+            if (i > 0 && isfinite(wk->w[i - 1]) && nd < wk->spd + 8)
+                diffs[nd++] = fabs(v - wk->w[i - 1]);
+        }
+        d->hour[h] = hn ? hs / (double)hn : NAN;
+        d->sum += hs;
+        d->n_valid += hn;
+    }
+    d->p_lo = d->p_hi = d->noise = NAN;
+    if (m >= 4) {
+        d->p_lo = quantile_select(vals, m, P_LO);
+        /* Everything above index k is now at least p_lo: select the high one among those. */
+        size_t k = (size_t)floor(P_LO * (double)(m - 1)) + 1;
+        double f = (P_HI * (double)(m - 1) - (double)k) / (double)(m - 1 - k);
+        d->p_hi = quantile_select(vals + k, m - k, f);
+    }
+    if (nd >= 4)
+        d->noise = gsl_stats_median(diffs, 1, nd) * MAD_DIFF_TO_SD;
+}
+
+int an_days_build(an_work_t *wk, an_channel_t *c)
+{
+    int64_t t_first = wk->start + wk->step / 2;
+    int64_t t_last = wk->start + (int64_t)(wk->n - 1) * wk->step + wk->step / 2;
+    size_t cap = (size_t)((t_last - t_first) / 86400) + 3;
+    int wday;
+    int64_t t0 = local_midnight(t_first, wk->tz, &wday);
+
+    if (t0 == INT64_MIN)
+        return -1;
+    wk->days = calloc(cap, sizeof *wk->days);
+    if (!wk->days)
+        return -1;
+    wk->n_days = 0;
+    while (t0 <= t_last && wk->n_days < cap) {
+        an_day_t *d = &wk->days[wk->n_days++];
+        int next_wday;
+        /* Noon of the next day is on the next day whatever a DST change did to this one. */
+        int64_t t_next = local_midnight(t0 + 86400 + 43200, wk->tz, &next_wday);
+        if (t_next == INT64_MIN || t_next <= t0)
+            t_next = t0 + 86400;
+        d->t0 = t0;
+        d->wday = wday;
+        d->weekend = wday == 0 || wday == 6;
+        d->i0 = first_sample_at(wk, t0);
+        d->i1 = first_sample_at(wk, t_next);
+        day_stats(wk, d, t_next);
+        t0 = t_next;
+        wday = next_wday;
+    }
+
+    size_t valid = 0, gaps = 0;
+    double joules = 0.0;
+    for (size_t i = 0; i < wk->n; i++) {
+        if (isfinite(wk->w[i])) {
+            valid++;
+            joules += wk->w[i] * wk->step;
+        } else if (i == 0 || isfinite(wk->w[i - 1])) {
+            gaps++;
+        }
+    }
+    c->kwh_integrated = joules / 3.6e6;
+    c->coverage = (double)valid / (double)wk->n;
+    c->n_gaps = gaps;
+    return 0;
+}
+
+static int day_full(const an_day_t *d)
+{
+    size_t expect = d->i1 - d->i0;
+    return expect > 0 && (double)d->n_valid >= DAY_MIN_COVERAGE * (double)expect;
+}
+
+/* Amplitudes of the daily and weekly fundamentals, fitted to the hour-of-week profile by
+ * robust regression (Tukey's bisquare): a few odd hours do not make a cycle. */
+static void harmonics(const double *prof, double mean, double *amp_d, double *amp_w)
+{
+    size_t m = 0;
+    for (size_t b = 0; b < 168; b++)
+        m += isfinite(prof[b]);
+    *amp_d = *amp_w = NAN;
+    if (m < 12 || !(fabs(mean) > 0.0))
+        return;
+
+    gsl_matrix *X = gsl_matrix_alloc(m, 5);
+    gsl_vector *y = gsl_vector_alloc(m), *coef = gsl_vector_alloc(5);
+    gsl_matrix *cov = gsl_matrix_alloc(5, 5);
+    gsl_multifit_robust_workspace *ws = gsl_multifit_robust_alloc(gsl_multifit_robust_bisquare, m, 5);
+    if (!X || !y || !coef || !cov || !ws)
+        goto out;
+    size_t r = 0;
+    for (size_t b = 0; b < 168; b++) {
+        if (!isfinite(prof[b]))
+            continue;
+        double h = (double)b + 0.5;
+        gsl_matrix_set(X, r, 0, 1.0);
+        gsl_matrix_set(X, r, 1, cos(2 * M_PI * h / 24.0));
+        gsl_matrix_set(X, r, 2, sin(2 * M_PI * h / 24.0));
+        gsl_matrix_set(X, r, 3, cos(2 * M_PI * h / 168.0));
+        gsl_matrix_set(X, r, 4, sin(2 * M_PI * h / 168.0));
+        gsl_vector_set(y, r, prof[b]);
+        r++;
+    }
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    int rc = gsl_multifit_robust(X, y, coef, cov, ws);
+    if (rc != 0 && rc != GSL_EMAXITER) {
+        double chisq;
+        gsl_multifit_linear_workspace *lw = gsl_multifit_linear_alloc(m, 5);
+        rc = lw ? gsl_multifit_linear(X, y, coef, cov, &chisq, lw) : -1;
+        gsl_multifit_linear_free(lw);
+    }
+    gsl_set_error_handler(old);
+    if (rc == 0 || rc == GSL_EMAXITER) {
+        *amp_d = hypot(gsl_vector_get(coef, 1), gsl_vector_get(coef, 2)) / fabs(mean);
+        *amp_w = hypot(gsl_vector_get(coef, 3), gsl_vector_get(coef, 4)) / fabs(mean);
+    }
+out:
+    gsl_multifit_robust_free(ws);
+    gsl_matrix_free(cov);
+    gsl_vector_free(coef);
+    gsl_vector_free(y);
+    gsl_matrix_free(X);
+}
+
+void an_shape_compute(an_work_t *wk, an_shape_t *s)
+{
+    double *buf = wk->dscratch, tot = 0.0;
+    double prof[168], night = 0.0, day = 0.0, we = 0.0, wd = 0.0;
+    size_t nprof[168] = {0}, nvalid = 0, nb = 0, n_night = 0, n_day = 0, n_we = 0, n_wd = 0;
+    size_t present = 0;
+
+    memset(s, 0, sizeof *s);
+    memset(prof, 0, sizeof prof);
+    for (size_t k = 0; k < wk->n_days; k++) {
+        const an_day_t *d = &wk->days[k];
+        tot += d->sum;
+        nvalid += d->n_valid;
+        present += d->n_valid > 0;
+        for (int h = 0; h < 24; h++) {
+            if (!isfinite(d->hour[h]))
+                continue;
+            int b = ((d->wday + 6) % 7) * 24 + h; /* Monday 00:00 is bin 0 */
+            prof[b] += d->hour[h];
+            nprof[b]++;
+            if (h >= NIGHT_H0 && h < NIGHT_H1) {
+                night += d->hour[h];
+                n_night++;
+            }
+            if (!d->weekend && h >= DAY_H0 && h < DAY_H1) {
+                day += d->hour[h];
+                n_day++;
+            }
+        }
+        if (day_full(d)) {
+            double mean = d->sum / (double)d->n_valid;
+            if (d->weekend) {
+                we += mean;
+                n_we++;
+            } else {
+                wd += mean;
+                n_wd++;
+            }
+        }
+    }
+    s->mean_w = nvalid ? tot / (double)nvalid : NAN;
+    s->days_present = wk->n_days ? (double)present / (double)wk->n_days : 0.0;
+
+    for (size_t k = 0; k < wk->n_days; k++)
+        if (day_full(&wk->days[k]))
+            buf[nb++] = wk->days[k].p_lo;
+    s->near_base_w = an_median(buf, nb);
+    nb = 0;
+    for (size_t k = 0; k < wk->n_days; k++)
+        if (day_full(&wk->days[k]))
+            buf[nb++] = wk->days[k].p_hi;
+    s->near_peak_w = an_median(buf, nb);
+    nb = 0;
+    for (size_t k = 0; k < wk->n_days; k++)
+        buf[nb++] = wk->days[k].noise;
+    s->robust_sd = an_median(buf, nb);
+
+    s->base_to_peak = s->near_peak_w > 0.0 ? s->near_base_w / s->near_peak_w : NAN;
+    s->load_factor = s->near_peak_w > 0.0 ? s->mean_w / s->near_peak_w : NAN;
+    s->night_day_ratio = n_night && n_day && day > 0.0 ? (night / (double)n_night) / (day / (double)n_day) : NAN;
+    s->weekend_weekday_ratio = n_we && n_wd && wd > 0.0 ? (we / (double)n_we) / (wd / (double)n_wd) : NAN;
+    for (size_t b = 0; b < 168; b++)
+        prof[b] = nprof[b] ? prof[b] / (double)nprof[b] : NAN;
+    harmonics(prof, s->mean_w, &s->daily_amplitude, &s->weekly_amplitude);
+}
+
+void an_base_compute(an_work_t *wk)
+{
+    double *buf = wk->dscratch, lo = INFINITY, hi = -INFINITY;
+
+    for (int sl = 0; sl < AN_SLOTS; sl++) {
+        size_t m = 0;
+        for (size_t k = 0; k < wk->n_days; k++)
+            if (wk->days[k].weekend == (sl >= 24) && day_full(&wk->days[k]))
+                buf[m++] = wk->days[k].hour[sl % 24];
+        wk->slot_level[sl] = an_median(buf, m);
+        if (isfinite(wk->slot_level[sl])) {
+            lo = fmin(lo, wk->slot_level[sl]);
+            hi = fmax(hi, wk->slot_level[sl]);
+        }
+    }
+    double span = hi - lo;
+    wk->has_cycle = isfinite(span) && hi > 0.0 && span > CYCLE_MIN * hi;
+    for (int sl = 0; sl < AN_SLOTS; sl++) {
+        double v = wk->slot_level[sl];
+        wk->slot_base[sl] = isfinite(v) && (!wk->has_cycle || v <= lo + BASE_FRAC * span);
+        wk->slot_work[sl] = isfinite(v) && wk->has_cycle && v >= lo + WORK_FRAC * span;
+    }
+
+    /* A day's base level: the median of its base hours, so that a reboot's dip or a job of a
+     * few hours does not move it. */
+    for (size_t k = 0; k < wk->n_days; k++) {
+        an_day_t *d = &wk->days[k];
+        double hv[24];
+        size_t m = 0, want = 0;
+        for (int h = 0; h < 24; h++) {
+            if (!wk->slot_base[an_slot(d->weekend, h)])
+                continue;
+            want++;
+            if (isfinite(d->hour[h]))
+                hv[m++] = d->hour[h];
+        }
+        d->base = NAN;
+        d->kept = 0;
+        if (day_full(d) && m >= 1 && 2 * m >= want) {
+            d->base = an_median(hv, m);
+            d->kept = 1;
+        }
+    }
+
+    /* Weekday and weekend bases may differ (LBNL's trace: weekday nights ~2 kW higher); the
+     * series the change points are sought in is adjusted by each day type's median. */
+    double med_all, med_type[2];
+    size_t m = 0;
+    for (size_t k = 0; k < wk->n_days; k++)
+        if (wk->days[k].kept)
+            buf[m++] = wk->days[k].base;
+    med_all = an_median(buf, m);
+    for (int t = 0; t < 2; t++) {
+        m = 0;
+        for (size_t k = 0; k < wk->n_days; k++)
+            if (wk->days[k].kept && wk->days[k].weekend == t)
+                buf[m++] = wk->days[k].base;
+        med_type[t] = m ? an_median(buf, m) : med_all;
+    }
+    for (size_t k = 0; k < wk->n_days; k++) {
+        an_day_t *d = &wk->days[k];
+        d->badj = d->kept ? d->base - (med_type[d->weekend] - med_all) : NAN;
+    }
+
+    /* Robust noise of the series: MAD of first differences over consecutive kept days. */
+    double prev = NAN;
+    m = 0;
+    for (size_t k = 0; k < wk->n_days; k++) {
+        if (!wk->days[k].kept)
+            continue;
+        if (isfinite(prev))
+            buf[m++] = wk->days[k].badj - prev;
+        prev = wk->days[k].badj;
+    }
+    double sigma = NAN;
+    if (m >= 2) {
+        double med = gsl_stats_median(buf, 1, m);
+        for (size_t i = 0; i < m; i++)
+            buf[i] = fabs(buf[i] - med);
+        sigma = gsl_stats_median(buf, 1, m) * MAD_DIFF_TO_SD;
+    }
+    double floor_w = fmax(0.1, 1e-4 * fabs(med_all));
+    wk->base_sigma = isfinite(sigma) && sigma > floor_w ? sigma : floor_w;
+}
