@@ -92,10 +92,16 @@ static const struct model {
 } models[] = {
     {"office", m_office, 0.0, 1},
     {"server", m_flat, 0.0, 0},
-    {"gpu_rig", m_gpu_rig, 1200.0, 0},  /* 6-8 GPUs at 150-200 W plus the host */
-    {"asic", m_flat, 3250.0, 0},        /* Bitmain Antminer S19 wall power */
+    /* 7-GPU rigs measured at the wall: 930-1111 W (cryptomarketpool.com, "Estimating
+     * electrical expenses for the warehouse"); 6-8 GPUs at 150-200 W plus the host. */
+    {"gpu_rig", m_gpu_rig, 1200.0, 0},
+    /* Bitmain Antminer S19 / S19 Pro: 3250 W rated (miningstore.com, "The Definitive Guide to
+     * Antminer S19 Series Bitcoin Miners"). */
+    {"asic", m_flat, 3250.0, 0},
     {"research_job", m_flat, 0.0, 0},
-    {"pc_mining", m_pc_mining, 40.0, 1}, /* a desktop CPU at full load over idle */
+    /* Office desktop idle just under 30 W (experts-exchange.com, "What is it worth, your
+     * computer?"), a desktop CPU at full load about 65 W: a CPU miner adds tens of W. */
+    {"pc_mining", m_pc_mining, 40.0, 1},
     {"constant", m_flat, 0.0, 0},
 };
 
