@@ -1,0 +1,16 @@
+/*
+ * The usbhid test program's parts: unit cases (test_usbhid.c), the umockdev cases
+ * (test_emu.c), the NUT comparison (test_nut.c) and shared helpers.
+ */
+#ifndef WA_TEST_USBHID_H
+#define WA_TEST_USBHID_H
+
+/* $TMPDIR or /tmp. */
+const char *tu_tmpdir(void);
+/* Removes a folder and what is in it (one level of subfolders). */
+void tu_rmtree(const char *dir);
+
+int tu_run_emu(void);
+int tu_run_nut(void);
+
+#endif
