@@ -228,6 +228,9 @@ typedef struct an_channel_result {
     double excess_kwh;      /* unexplained findings' energy */
     double active_kwh_per_day; /* unexplained findings still on at the window's end */
     int step;
+    int64_t data_end;       /* end of the last step with a known power value */
+    an_declared_t *declared; /* from the config (research jobs); an_result_free() frees */
+    size_t n_declared;
 } an_channel_result_t;
 
 typedef struct an_site_result {

@@ -1,0 +1,196 @@
+/*
+ * The JSON document (docs/analysis-json.md, schema "wattaudit.analysis/1").  Times are Unix
+ * seconds; unknown numbers are null, never 0.
+ */
+#include "analysis/site-private.h"
+
+#include "common/common.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* cJSON prints NaN as null already; this keeps that promise explicit for every number. */
+static void num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *savings_json(const an_savings_t *s, int with_cost)
+{
+    cJSON *o = cJSON_CreateObject();
+    num(o, "kwh_per_day", s->kwh_per_day);
+    num(o, "kgce_per_day", s->kgce_per_day);
+    num(o, "tce_per_year", s->tce_per_year);
+    num(o, "tco2_per_year", s->tco2_per_year);
+    if (with_cost)
+        num(o, "cost_per_year", s->cost_per_year);
+    return o;
+}
+
+static cJSON *finding_json(const an_channel_result_t *c, const an_finding_t *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", an_kind_name(f->kind));
+    num(o, "onset", (double)f->onset);
+    num(o, "end", (double)f->end);
+    cJSON_AddBoolToObject(o, "active", an_finding_active(c, f));
+    num(o, "step_w", f->step_w);
+    num(o, "step_lo_w", f->step_lo);
+    num(o, "step_hi_w", f->step_hi);
+    cJSON *rigs = cJSON_AddObjectToObject(o, "rigs");
+    cJSON_AddStringToObject(rigs, "kind", f->rig_kind);
+    cJSON_AddNumberToObject(rigs, "min", f->rigs_min);
+    cJSON_AddNumberToObject(rigs, "max", f->rigs_max);
+    num(o, "excess_kwh", f->excess_kwh);
+    num(o, "score", f->score);
+    if (f->explained_by[0])
+        cJSON_AddStringToObject(o, "explained_by", f->explained_by);
+    else
+        cJSON_AddNullToObject(o, "explained_by");
+    cJSON *ev = cJSON_AddArrayToObject(o, "evidence");
+    for (size_t i = 0; i < f->n_evidence && i < AN_EVIDENCE_MAX; i++) {
+        const an_evidence_t *e = &f->evidence[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", e->name);
+        num(x, "value", e->value);
+        num(x, "threshold", e->threshold);
+        cJSON_AddStringToObject(x, "op", e->op);
+        cJSON_AddBoolToObject(x, "passed", e->passed);
+        cJSON_AddItemToArray(ev, x);
+    }
+    return o;
+}
+
+static cJSON *channel_json(const an_channel_result_t *c)
+{
+    const an_energy_t *en = &c->energy;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", c->id);
+    cJSON_AddStringToObject(o, "name", c->name);
+    cJSON_AddStringToObject(o, "role", an_role_name(c->role));
+    cJSON_AddBoolToObject(o, "counted", c->counted);
+    num(o, "kwh", en->kwh);
+    cJSON_AddStringToObject(o, "method", an_energy_method_name(en->method));
+    num(o, "kwh_integrated", en->kwh_integrated);
+    num(o, "kwh_register", en->kwh_register);
+    if (en->method == AN_ENERGY_REGISTER) {
+        num(o, "register_from", (double)en->register_from);
+        num(o, "register_to", (double)en->register_to);
+    }
+    num(o, "mean_w", en->mean_w);
+    num(o, "coverage", en->coverage);
+    num(o, "power_coverage", en->power_coverage);
+    cJSON_AddNumberToObject(o, "step", c->step);
+    cJSON_AddNumberToObject(o, "steps", (double)en->n_steps);
+    cJSON *g = cJSON_AddObjectToObject(o, "gaps");
+    cJSON_AddNumberToObject(g, "count", (double)en->n_gaps);
+    num(g, "hours", en->gap_hours);
+    num(g, "unbridged_hours", en->unbridged_gap_hours);
+    cJSON *list = cJSON_AddArrayToObject(g, "list");
+    for (size_t i = 0; i < en->n_gaps && i < AN_GAPS_LISTED; i++) {
+        cJSON *x = cJSON_CreateObject();
+        num(x, "from", (double)en->gaps[i].from);
+        num(x, "to", (double)en->gaps[i].to);
+        cJSON_AddBoolToObject(x, "bridged", en->gaps[i].bridged);
+        cJSON_AddItemToArray(list, x);
+    }
+    cJSON_AddBoolToObject(g, "truncated", en->n_gaps > AN_GAPS_LISTED);
+    num(o, "excess_kwh", c->excess_kwh);
+    num(o, "active_kwh_per_day", c->active_kwh_per_day);
+    cJSON_AddBoolToObject(o, "analyzed", c->analyzed);
+    if (c->note[0])
+        cJSON_AddStringToObject(o, "note", c->note);
+    if (c->analyzed) {
+        const an_shape_t *s = &c->ch.shape;
+        cJSON *sh = cJSON_AddObjectToObject(o, "shape");
+        num(sh, "mean_w", s->mean_w);
+        num(sh, "near_base_w", s->near_base_w);
+        num(sh, "near_peak_w", s->near_peak_w);
+        num(sh, "base_to_peak", s->base_to_peak);
+        num(sh, "load_factor", s->load_factor);
+        num(sh, "night_day_ratio", s->night_day_ratio);
+        num(sh, "weekend_weekday_ratio", s->weekend_weekday_ratio);
+        num(sh, "daily_amplitude", s->daily_amplitude);
+        num(sh, "weekly_amplitude", s->weekly_amplitude);
+        num(sh, "robust_sd", s->robust_sd);
+        num(sh, "days_present", s->days_present);
+    }
+    cJSON *fa = cJSON_AddArrayToObject(o, "findings");
+    for (size_t i = 0; i < c->ch.n_findings; i++)
+        cJSON_AddItemToArray(fa, finding_json(c, &c->ch.findings[i]));
+    return o;
+}
+
+cJSON *an_result_json(const an_result_t *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return NULL;
+    int cost = r->factors.tariff_per_kwh > 0;
+    cJSON_AddStringToObject(root, "schema", AN_JSON_SCHEMA);
+    num(root, "from", (double)r->from);
+    num(root, "to", (double)r->to);
+    cJSON *f = cJSON_AddObjectToObject(root, "factors");
+    cJSON_AddStringToObject(f, "name", r->factors.name);
+    num(f, "kgce_per_kwh", r->factors.kgce_per_kwh);
+    num(f, "kgco2_per_kwh", r->factors.kgco2_per_kwh);
+    if (cost) {
+        num(f, "tariff_per_kwh", r->factors.tariff_per_kwh);
+        cJSON_AddStringToObject(f, "currency", r->factors.currency);
+    }
+    cJSON_AddStringToObject(f, "source", r->factors.source);
+    cJSON *sites = cJSON_AddArrayToObject(root, "sites");
+    for (size_t s = 0; s < r->n_sites; s++) {
+        const an_site_result_t *site = &r->sites[s];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "site", site->id);
+        cJSON_AddStringToObject(o, "name", site->name);
+        cJSON_AddStringToObject(o, "tz", site->tz);
+        num(o, "days", site->days);
+        num(o, "kwh", site->kwh);
+        num(o, "excess_kwh", site->excess_kwh);
+        num(o, "kgce", site->kgce);
+        num(o, "kgco2", site->kgco2);
+        if (cost)
+            num(o, "cost", site->cost);
+        cJSON_AddItemToObject(o, "savings", savings_json(&site->savings, cost));
+        cJSON *chs = cJSON_AddArrayToObject(o, "channels");
+        for (size_t i = 0; i < site->n_channels; i++)
+            cJSON_AddItemToArray(chs, channel_json(&site->channels[i]));
+        cJSON_AddItemToArray(sites, o);
+    }
+    cJSON *t = cJSON_AddObjectToObject(root, "total");
+    num(t, "kwh", r->kwh);
+    num(t, "excess_kwh", r->excess_kwh);
+    num(t, "kgce", r->kgce);
+    num(t, "kgco2", r->kgco2);
+    if (cost)
+        num(t, "cost", r->cost);
+    cJSON_AddItemToObject(t, "savings", savings_json(&r->savings, cost));
+    cJSON_AddNumberToObject(root, "skipped_files", (double)r->n_skipped);
+    return root;
+}
+
+int an_output_json(const an_result_t *r, FILE *out, char *err, size_t errlen)
+{
+    cJSON *root = an_result_json(r);
+    char *text = root ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!text) {
+        errno = ENOMEM;
+        return wa_err(err, errlen, "out of memory writing JSON");
+    }
+    int bad = fputs(text, out) < 0 || fputc('\n', out) == EOF || fflush(out) != 0;
+    free(text);
+    if (bad) {
+        errno = EIO;
+        return wa_err(err, errlen, "cannot write the JSON output");
+    }
+    return 0;
+}

@@ -1,0 +1,87 @@
+/* The text summary for a person at a terminal: per site, its channels, findings and savings. */
+#include "analysis/site-private.h"
+
+#include "common/common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+static const char *fmt(double v, int sig, char *buf, size_t len)
+{
+    return isfinite(v) ? an_format_sig(v, sig, buf, len) : "n/a";
+}
+
+static void finding(FILE *out, const an_channel_result_t *c, const an_finding_t *f,
+                    const char *tz)
+{
+    char on[32], a[32], b[32], kwh[32];
+    fprintf(out, "      %-10s since %s  +%s W", an_kind_name(f->kind),
+            wa_time_format(f->onset, tz, on, sizeof on), fmt(f->step_w, 3, a, sizeof a));
+    if (f->rigs_max > 0)
+        fprintf(out, "  %d-%d x %s", f->rigs_min, f->rigs_max, f->rig_kind);
+    fprintf(out, "  %s kWh  score %.2f", fmt(f->excess_kwh, 3, kwh, sizeof kwh), f->score);
+    if (f->explained_by[0])
+        fprintf(out, "  explained by %s", f->explained_by);
+    else if (!an_finding_active(c, f))
+        fprintf(out, "  (ended %s)", wa_time_format(f->end, tz, b, sizeof b));
+    fputc('\n', out);
+}
+
+int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen)
+{
+    char a[32], b[32], c1[32], d[32];
+    const an_factors_t *f = &r->factors;
+    fprintf(out, "wattaudit analysis  %s .. %s UTC\n", wa_time_format(r->from, "UTC", a, sizeof a),
+            wa_time_format(r->to, "UTC", b, sizeof b));
+    fprintf(out, "factors %s: %g kgce and %g kg CO2 per kWh (%s)\n\n", f->name, f->kgce_per_kwh,
+            f->kgco2_per_kwh, f->source);
+    for (size_t s = 0; s < r->n_sites; s++) {
+        const an_site_result_t *site = &r->sites[s];
+        const char *tz = site->tz[0] ? site->tz : NULL;
+        fprintf(out, "site %s (%s): %s kWh in %.1f days, %s kgce, %s kg CO2\n", site->id,
+                site->name, fmt(site->kwh, 4, a, sizeof a), site->days,
+                fmt(site->kgce, 4, b, sizeof b), fmt(site->kgco2, 4, c1, sizeof c1));
+        for (size_t i = 0; i < site->n_channels; i++) {
+            const an_channel_result_t *c = &site->channels[i];
+            const an_energy_t *en = &c->energy;
+            fprintf(out, "  %-32s %10s kWh  %-8s %5.1f%% known", c->id,
+                    fmt(en->kwh, 4, a, sizeof a), an_energy_method_name(en->method),
+                    100 * en->coverage);
+            if (en->n_gaps)
+                fprintf(out, "  %zu gaps %.1f h%s", en->n_gaps, en->gap_hours,
+                        en->unbridged_gap_hours < en->gap_hours ? " (register spans some)" : "");
+            if (c->role != AN_ROLE_METER)
+                fprintf(out, "  [%s]", an_role_name(c->role));
+            if (!c->analyzed)
+                fprintf(out, "  not judged: %s", c->note);
+            fputc('\n', out);
+            for (size_t k = 0; k < c->ch.n_findings; k++)
+                finding(out, c, &c->ch.findings[k], tz);
+        }
+        const an_savings_t *sv = &site->savings;
+        if (sv->kwh_per_day > 0) {
+            char st[256];
+            an_statement(sv->kwh_per_day, f, st, sizeof st);
+            fprintf(out, "  savings if the unexplained loads are removed: %s\n", st);
+        } else {
+            fprintf(out, "  no unexplained load still running\n");
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "all sites: %s kWh, %s kgce, %s kg CO2; unexplained %s kWh\n",
+            fmt(r->kwh, 4, a, sizeof a), fmt(r->kgce, 4, b, sizeof b),
+            fmt(r->kgco2, 4, c1, sizeof c1), fmt(r->excess_kwh, 4, d, sizeof d));
+    if (r->savings.kwh_per_day > 0) {
+        char st[256];
+        an_statement(r->savings.kwh_per_day, f, st, sizeof st);
+        fprintf(out, "savings in total: %s\n", st);
+    }
+    if (r->n_skipped)
+        fprintf(out, "%zu file(s) skipped (see the warnings)\n", r->n_skipped);
+    if (fflush(out) != 0 || ferror(out)) {
+        errno = EIO;
+        return wa_err(err, errlen, "cannot write the text output");
+    }
+    return 0;
+}

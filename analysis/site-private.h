@@ -1,0 +1,30 @@
+/*
+ * site-private.h: what the site layer's files share (run.c, output_*.c, report.c).  Not for
+ * other modules, nor for the channel layer's files.
+ */
+#ifndef WA_SITE_PRIVATE_H
+#define WA_SITE_PRIVATE_H
+
+#include <stdio.h>
+
+#include "analysis/analysis.h"
+
+/* Schema name written into every JSON document; docs/analysis-json.md describes version 1. */
+#define AN_JSON_SCHEMA "wattaudit.analysis/1"
+
+/* The writers behind an_write().  0, or -1 with errno and err. */
+int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen);
+int an_output_csv(const an_result_t *r, FILE *out, char *err, size_t errlen);
+int an_output_json(const an_result_t *r, FILE *out, char *err, size_t errlen);
+
+/* The JSON document as a cJSON tree (the report's JSON embeds it).  NULL with errno ENOMEM. */
+struct cJSON;
+struct cJSON *an_result_json(const an_result_t *r);
+
+/* A CSV field: quoted when it holds a separator, a quote or a line break. */
+void an_csv_field(FILE *out, const char *s);
+
+/* 1 if a finding of channel c still runs at the end of its data (its savings count). */
+int an_finding_active(const an_channel_result_t *c, const an_finding_t *f);
+
+#endif
