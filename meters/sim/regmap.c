@@ -261,6 +261,28 @@ static double row_value(const sim_dev_t *dev, const profile_reg_t *reg, const si
     }
 }
 
+static int is_sentinel(const profile_reg_t *reg, const uint16_t *w)
+{
+    uint64_t raw = profile_raw(w, reg->type, reg->order);
+    for (size_t i = 0; i < reg->n_sentinels && i < PROFILE_SENTINELS_MAX; i++)
+        if (raw == reg->sentinels[i])
+            return 1;
+    return 0;
+}
+
+/* A true value that happens to encode as a "not available" pattern (SunSpec's acc32 reads 0
+ * as "not accumulated") is served one raw step away, as a meter that has counted would show. */
+static void encode_valid(const profile_reg_t *reg, double raw, uint16_t *w)
+{
+    profile_encode(raw, reg->type, reg->order, w);
+    for (int dir = 1; dir >= -1 && is_sentinel(reg, w); dir -= 2) {
+        double next = reg->type == PROFILE_T_F32   ? nextafterf((float)raw, dir * INFINITY)
+                      : reg->type == PROFILE_T_F64 ? nextafter(raw, dir * INFINITY)
+                                                   : round(raw) + dir;
+        profile_encode(next, reg->type, reg->order, w);
+    }
+}
+
 void sim_regmap_encode(sim_dev_t *dev)
 {
     const profile_t *p = dev->prof;
@@ -275,7 +297,7 @@ void sim_regmap_encode(sim_dev_t *dev)
             /* Multiplying by an exact power of ten rounds better than dividing by 0.1. */
             raw = sf >= 0 ? raw / pow(10.0, sf) : raw * pow(10.0, -sf);
         }
-        profile_encode(raw, reg->type, reg->order, rg->words + (dev->row_addr[r] - rg->start));
+        encode_valid(reg, raw, rg->words + (dev->row_addr[r] - rg->start));
     }
 }
 
