@@ -1,6 +1,9 @@
 /*
  * collect: the request planner, energy continuity and the config-vs-profile checks from
- * tables; the whole collector against the simulator over loopback is in test_collect_sim.c.
+ * tables; the whole collector against real peers is in test_collect_live.c.
+ *
+ *   test_collect                      the table tests
+ *   test_collect sim|child|interop    the live groups (see live.h)
  */
 #include <errno.h>
 #include <math.h>
@@ -14,6 +17,7 @@
 #include <cmocka.h>
 
 #include "meters/collect/collect-private.h"
+#include "tests/meters/collect/live.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define MAXR 20
@@ -351,7 +355,7 @@ static void test_check_max_regs(void **state)
     profile_set_free(ps);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_build),
@@ -363,5 +367,7 @@ int main(void)
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_check_max_regs),
     };
+    if (argc > 1)
+        return live_main(argc, argv);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
