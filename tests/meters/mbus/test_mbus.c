@@ -29,6 +29,7 @@
 
 #include "common/common.h"
 #include "meters/mbus/mbus.h"
+#include "meters/sim/sim.h"
 
 /* ---- a libmodbus server in a thread ---------------------------------------------------- */
 
@@ -392,6 +393,75 @@ static void test_reads_rtu(void **state)
     server_stop(&s);
 }
 
+/* ---- against the simulator: every function code tried, only reads arrive -------------------- */
+
+struct simthread {
+    siteconf_t *cfg;
+    profile_set_t *ps;
+    sim_opts_t o;
+    sim_stats_t stats;
+    volatile sig_atomic_t stop;
+    int rc;
+    char err[512];
+};
+
+static void *sim_main(void *arg)
+{
+    struct simthread *t = arg;
+    t->rc = sim_run(t->cfg, t->ps, &t->o, &t->stats, t->err, sizeof t->err);
+    return NULL;
+}
+
+static void test_sim_sees_only_reads(void **state)
+{
+    static const char conf[] =
+        "sites = ( { id = \"s\"; buses = ( { id = \"gw\"; tcp = \"127.0.0.1:26190\"; devices = (\n"
+        "  { id = \"m\"; unit = 1; profile = \"eastron-sdm630\"; } ) } ) } );\n";
+    const char *dirs[] = {WA_SOURCE_DIR "/profiles"};
+    char err[512], ready[] = "/tmp/wa-mbus-sim-ready-XXXXXX";
+    struct simthread t;
+    pthread_t th;
+    mbus_t *m;
+    mbus_stats_t st;
+    uint16_t r[125];
+    int fd, ok = 0;
+    (void)state;
+    memset(&t, 0, sizeof t);
+    fd = mkstemp(ready);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(ready);
+    t.cfg = siteconf_parse(conf, "sim.conf", err, sizeof err);
+    assert_non_null(t.cfg);
+    t.ps = profile_set_load(dirs, 1, err, sizeof err);
+    assert_non_null(t.ps);
+    t.o.stop = &t.stop;
+    t.o.ready_file = ready;
+    t.o.energy_origin = wa_clock_now(NULL) - 3600;
+    assert_int_equal(pthread_create(&th, NULL, sim_main, &t), 0);
+    for (int i = 0; i < 500 && access(ready, R_OK) != 0; i++)
+        usleep(10000);
+    assert_int_equal(access(ready, R_OK), 0);
+    m = mbus_new(&t.cfg->sites[0].buses[0], err, sizeof err);
+    assert_non_null(m);
+    /* The SDM630 has input registers only: fc 4 answers, fc 3 gets exception 02. */
+    for (int fc = 0; fc < 128; fc++)
+        if (mbus_read(m, 1, fc, 0, 2, 500, r, err, sizeof err) == 0 || errno == EMBXILADD)
+            ok++;
+    assert_int_equal(ok, 2);
+    mbus_get_stats(m, &st);
+    mbus_free(m);
+    t.stop = 1;
+    pthread_join(th, NULL);
+    assert_int_equal(t.rc, 0);
+    assert_int_equal(st.refused, 126);
+    assert_int_equal(t.stats.requests, 2);
+    for (int fc = 0; fc < 128; fc++)
+        assert_int_equal(t.stats.by_fc[fc], fc == 3 || fc == 4 ? 1 : 0);
+    profile_set_free(t.ps);
+    siteconf_free(t.cfg);
+}
+
 /* ---- source scan -------------------------------------------------------------------------- */
 
 /* libmodbus calls that write to a device or send arbitrary frames (libmodbus 3.1 modbus.h),
@@ -532,6 +602,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tcp_faults),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_reads_rtu),
+        cmocka_unit_test(test_sim_sees_only_reads),
         cmocka_unit_test(test_scan_finds_planted),
     };
     if (argc == 3 && strcmp(argv[1], "--scan-sources") == 0)
