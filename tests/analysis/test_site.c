@@ -927,6 +927,158 @@ static void test_run_config(void **state)
     fclose(devnull);
 }
 
+/* ---- population scaling ---- */
+
+static void test_scale(void **state)
+{
+    (void)state;
+    an_scale_t a, b, c;
+    /* Three sites, one unit each: the resample means of {10, 20, 30} run from 10 (1 in 27,
+     * above the 2.5% tail) to 30, so the 95% interval is exactly [10, 30] per unit. */
+    const double y[] = {10, 20, 30};
+    assert_int_equal(an_scale_ratio(y, NULL, 3, 30, 20000, 42, 0.95, &a), 0);
+    assert_rel(a.ratio, 20, 1e-12);
+    assert_rel(a.total, 600, 1e-12);
+    assert_rel(a.lo, 300, 1e-12);
+    assert_rel(a.hi, 900, 1e-12);
+    assert_int_equal(a.replicates, 20000);
+    /* Reproducible: the same seed gives the same figures, to the bit. */
+    assert_int_equal(an_scale_ratio(y, NULL, 3, 30, 20000, 42, 0.80, &b), 0);
+    assert_int_equal(an_scale_ratio(y, NULL, 3, 30, 20000, 42, 0.80, &c), 0);
+    assert_true(b.lo == c.lo && b.hi == c.hi);
+    assert_true(b.lo > a.lo && b.hi < a.hi); /* a narrower level, a narrower interval */
+    /* Units per site: a constant ratio has no sampling spread at all. */
+    const double y2[] = {10, 40, 25}, x2[] = {1, 4, 2.5};
+    assert_int_equal(an_scale_ratio(y2, x2, 3, 1000, 2000, 7, 0.95, &a), 0);
+    assert_rel(a.total, 10000, 1e-12);
+    assert_rel(a.lo, 10000, 1e-12);
+    assert_rel(a.hi, 10000, 1e-12);
+    /* A wider spread of sites gives a wider interval around the same ratio. */
+    const double y3[] = {0, 0, 0, 0, 100, 0, 0, 0, 0, 100};
+    assert_int_equal(an_scale_ratio(y3, NULL, 10, 500, 10000, 1, 0.95, &a), 0);
+    assert_rel(a.total, 10000, 1e-12);
+    assert_true(a.lo < 5000 && a.hi > 15000);
+    /* Refusals. */
+    errno = 0;
+    assert_int_equal(an_scale_ratio(y, NULL, 1, 30, 100, 1, 0.95, &a), -1);
+    assert_int_equal(errno, EINVAL);
+    const double zero[] = {0, 0};
+    assert_int_equal(an_scale_ratio(y, zero, 2, 30, 100, 1, 0.95, &a), -1);
+    assert_int_equal(an_scale_ratio(y, NULL, 3, 30, 100, 1, 1.0, &a), -1);
+    assert_int_equal(an_scale_ratio(y, NULL, 3, 0, 100, 1, 0.95, &a), -1);
+}
+
+/* ---- the report ---- */
+
+/* A result as an_collect would leave it, built by hand: the report needs no files. */
+static void fake_result(an_result_t *r, an_channel_result_t *ch, an_finding_t *fd)
+{
+    memset(r, 0, sizeof *r);
+    assert_int_equal(an_factors_find("cn-popular", &r->factors), 0);
+    r->from = R_T0;
+    r->to = R_T0 + 28 * 86400;
+    static an_site_result_t sites[2];
+    memset(sites, 0, sizeof sites);
+    memset(ch, 0, sizeof *ch);
+    memset(fd, 0, sizeof *fd);
+    wa_strlcpy(sites[0].id, "county-a", sizeof sites[0].id);
+    wa_strlcpy(sites[0].tz, "Asia/Shanghai", sizeof sites[0].tz);
+    wa_strlcpy(sites[1].id, "county-b <&>", sizeof sites[1].id);
+    wa_strlcpy(ch->id, "county-a/pdu/outlet7", sizeof ch->id);
+    ch->step = 60;
+    ch->data_end = r->to;
+    ch->analyzed = 1;
+    ch->energy.method = AN_ENERGY_POWER;
+    ch->energy.kwh = 1e6;
+    ch->energy.coverage = 0.99;
+    ch->energy.n_gaps = 2;
+    ch->energy.gap_hours = 6.7;
+    ch->energy.unbridged_gap_hours = 6.7;
+    fd->kind = AN_STEP_UP;
+    fd->onset = R_T0 + 3 * 86400;
+    fd->end = r->to;
+    fd->step_w = 6187500; /* 148,500 kWh a day */
+    fd->rigs_min = 1900;
+    fd->rigs_max = 2100;
+    wa_strlcpy(fd->rig_kind, "asic", sizeof fd->rig_kind);
+    fd->excess_kwh = 148500.0 * 25;
+    ch->ch.findings = fd;
+    ch->ch.n_findings = 1;
+    sites[0].channels = ch;
+    sites[0].n_channels = 1;
+    an_savings_compute(148500, 1, &r->factors, &sites[0].savings);
+    sites[0].kwh = 1e6;
+    sites[1].kwh = 5e5;
+    r->sites = sites;
+    r->n_sites = 2;
+    r->kwh = 1.5e6;
+    r->savings = sites[0].savings;
+}
+
+static char *report_text(const an_result_t *r, const an_report_opts_t *o)
+{
+    char *buf = NULL, err[256];
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    assert_int_equal(an_report_write(r, o, mem, err, sizeof err), 0);
+    fclose(mem);
+    return buf;
+}
+
+static void test_report(void **state)
+{
+    (void)state;
+    an_result_t r;
+    an_channel_result_t ch;
+    an_finding_t fd;
+    fake_result(&r, &ch, &fd);
+    const char *published = "148,500 kWh a day is 60 t of standard coal a day, 21,900 t a year, "
+                            "and 54,000 t of CO2 a year (0.404 kgce and 0.997 kg CO2 per kWh)";
+    an_scale_t sc;
+    const double y[] = {148500, 20000, 0, 35000};
+    assert_int_equal(an_scale_ratio(y, NULL, 4, 40, 5000, 2021, 0.95, &sc), 0);
+
+    static const struct {
+        an_report_format_t fmt;
+        int scale;
+        const char *must[6];
+    } cases[] = {
+        {AN_REPORT_MARKDOWN, 0,
+         {"# Unexplained electricity loads", "## Statement", "| county-a |", "## Method",
+          "Source: popular Chinese savings factors", NULL}},
+        {AN_REPORT_HTML, 1,
+         {"<!DOCTYPE html>", "<table>", "county-b &lt;&amp;&gt;", "<li>Assumed: the audited",
+          "</html>", NULL}},
+        {AN_REPORT_CSV, 1, {"scope,from,to,kwh", "\ncounty-a,", "\nall sites,", "\npopulation,",
+                            NULL}},
+        {AN_REPORT_JSON, 1, {"\"schema\":\t\"wattaudit.analysis/1\"", "\"report\":",
+                             "\"population\":", NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        an_report_opts_t o = {.format = cases[i].fmt, .scale = cases[i].scale ? &sc : NULL,
+                              .population_what = "flagged IP addresses"};
+        char *t = report_text(&r, &o);
+        if (getenv("WA_SHOW_REPORT") && cases[i].fmt == AN_REPORT_MARKDOWN)
+            fputs(t, stderr);
+        for (size_t k = 0; cases[i].must[k]; k++)
+            if (!strstr(t, cases[i].must[k]))
+                fail_msg("format %d lacks '%s':\n%s", cases[i].fmt, cases[i].must[k], t);
+        /* The published sentence, to the letter, in every human-readable form. */
+        if (cases[i].fmt == AN_REPORT_MARKDOWN || cases[i].fmt == AN_REPORT_HTML ||
+            cases[i].fmt == AN_REPORT_JSON)
+            if (!strstr(t, published))
+                fail_msg("format %d lacks the published statement:\n%s", cases[i].fmt, t);
+        if (cases[i].fmt == AN_REPORT_JSON) {
+            cJSON *doc = cJSON_Parse(t);
+            assert_non_null(doc);
+            assert_rel(jget(doc, "report.population.kwh_per_day")->valuedouble, sc.total, 1e-12);
+            assert_rel(jget(doc, "sites.0.savings.tce_per_year")->valuedouble, 21897.81, 1e-12);
+            cJSON_Delete(doc);
+        }
+        free(t);
+    }
+}
+
 /* ---- main ---- */
 
 int main(void)
@@ -944,6 +1096,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_data_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_config, setup, teardown),
+        cmocka_unit_test(test_scale),
+        cmocka_unit_test(test_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
