@@ -351,7 +351,10 @@ int usbhid_find_and_open(libusb_context *ctx, const usbhid_match_t *m, unsigned 
         return wa_err(err, errlen, "libusb device list: %s", libusb_strerror((int)cnt));
     }
     for (ssize_t i = 0; i < cnt && ret < 0; i++) {
-        if (!matches_ids(list[i], m))
+        int iface;
+        uint16_t rlen, eps;
+        uint8_t ep;
+        if (!matches_ids(list[i], m) || hid_interface(list[i], &iface, &rlen, &ep, &eps) < 0)
             continue;
         if (usbhid_conn_open(list[i], m, timeout_ms, c, e2, sizeof e2) == 0)
             ret = 0;

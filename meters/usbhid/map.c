@@ -62,23 +62,36 @@ static int applies(const usbhid_quirk_t *k, uint16_t vid, uint16_t pid)
     return k->vid == vid && (k->pid == 0 || k->pid == pid);
 }
 
-/* The field at path: Feature first, else Input.  -1 if none or the path does not parse. */
-static int find(const usbhid_desc_t *d, const char *path)
+/* The field at path: Feature first, else Input; *twin gets the Input field at the same path
+ * when a Feature was chosen.  -1 if none or the path does not parse. */
+static int find2(const usbhid_desc_t *d, const char *path, int *twin)
 {
     usbhid_pattern_t p;
-    int input = -1;
+    int input = -1, feature = -1;
+    if (twin)
+        *twin = -1;
     if (usbhid_pattern_parse(path, &p) < 0)
         return -1;
     for (size_t i = 0; i < usbhid_desc_count(d); i++) {
         const usbhid_field_t *f = usbhid_desc_field(d, i);
         if (!usbhid_pattern_match(&p, f))
             continue;
-        if (f->type == USBHID_FEATURE)
-            return (int)i;
+        if (f->type == USBHID_FEATURE && feature < 0)
+            feature = (int)i;
         if (f->type == USBHID_INPUT && input < 0)
             input = (int)i;
     }
+    if (feature >= 0) {
+        if (twin)
+            *twin = input;
+        return feature;
+    }
     return input;
+}
+
+static int find(const usbhid_desc_t *d, const char *path)
+{
+    return find2(d, path, NULL);
 }
 
 int usbhid_bind(const usbhid_desc_t *d, uint16_t vid, uint16_t pid, usbhid_binding_t *b)
@@ -92,6 +105,7 @@ int usbhid_bind(const usbhid_desc_t *d, uint16_t vid, uint16_t pid, usbhid_bindi
     b->pid = pid;
     for (int q = 0; q < USBHID_Q_COUNT_; q++) {
         b->q[q].field = -1;
+        b->q[q].twin = -1;
         b->q[q].exp_override = USBHID_NO_EXP;
         b->q[q].scale = 1.0;
     }
@@ -100,7 +114,7 @@ int usbhid_bind(const usbhid_desc_t *d, uint16_t vid, uint16_t pid, usbhid_bindi
         if (!applies(k, vid, pid))
             continue;
         if (k->kind == USBHID_QK_PATH && b->q[k->q].field < 0)
-            b->q[k->q].field = find(d, k->path);
+            b->q[k->q].field = find2(d, k->path, &b->q[k->q].twin);
         if (k->kind == USBHID_QK_NO_INTERRUPT) {
             b->no_interrupt = 1;
             b->no_interrupt_why = k->source;
@@ -108,7 +122,7 @@ int usbhid_bind(const usbhid_desc_t *d, uint16_t vid, uint16_t pid, usbhid_bindi
     }
     for (size_t i = 0; i < nr; i++)
         if (b->q[rl[i].q].field < 0)
-            b->q[rl[i].q].field = find(d, rl[i].path);
+            b->q[rl[i].q].field = find2(d, rl[i].path, &b->q[rl[i].q].twin);
     for (size_t i = 0; i < nq; i++) {
         const usbhid_quirk_t *k = &qk[i];
         usbhid_source_t *s = &b->q[k->q];
@@ -185,13 +199,14 @@ static double rating_or(double configured, double device)
     return configured > 0 ? configured : device;
 }
 
-/* power = load x rating, for devices that report the load only. */
-static void estimate(usbhid_sample_t *s, usbhid_qty_t out, usbhid_qty_t nominal, double cfg,
-                     const char *unit)
+/* power = load x rating, for devices that report the load only (a device that has a power
+ * field but failed to answer this time gets a gap, not a guess). */
+static void estimate(const usbhid_binding_t *b, usbhid_sample_t *s, usbhid_qty_t out,
+                     usbhid_qty_t nominal, double cfg, const char *unit)
 {
     double load = s->v[USBHID_Q_LOAD];
     double nom = rating_or(cfg, s->v[nominal]);
-    if (!isnan(s->v[out]) || isnan(load) || !(nom > 0))
+    if (b->q[out].field >= 0 || !isnan(s->v[out]) || isnan(load) || !(nom > 0))
         return;
     s->v[out] = load / 100.0 * nom;
     s->estimated |= 1u << out;
@@ -217,6 +232,10 @@ int usbhid_decode(const usbhid_desc_t *d, const usbhid_binding_t *b, const usbhi
             continue;
         const usbhid_field_t *f0 = usbhid_desc_field(d, (size_t)s->field);
         const usbhid_report_t *r = report_for(d, f0, reps, n);
+        if (!r && s->twin >= 0) {
+            f0 = usbhid_desc_field(d, (size_t)s->twin);
+            r = report_for(d, f0, reps, n);
+        }
         int64_t raw;
         if (!r || usbhid_field_raw(f0, r->data, r->len, &raw) < 0) {
             out->stale |= 1u << q;
@@ -235,8 +254,8 @@ int usbhid_decode(const usbhid_desc_t *d, const usbhid_binding_t *b, const usbhi
         out->v[USBHID_Q_NOMINAL_W] = cfg_w;
     if (cfg_va > 0 && isnan(out->v[USBHID_Q_NOMINAL_VA]))
         out->v[USBHID_Q_NOMINAL_VA] = cfg_va;
-    estimate(out, USBHID_Q_POWER_W, USBHID_Q_NOMINAL_W, cfg_w, "W");
-    estimate(out, USBHID_Q_POWER_VA, USBHID_Q_NOMINAL_VA, cfg_va, "VA");
+    estimate(b, out, USBHID_Q_POWER_W, USBHID_Q_NOMINAL_W, cfg_w, "W");
+    estimate(b, out, USBHID_Q_POWER_VA, USBHID_Q_NOMINAL_VA, cfg_va, "VA");
     for (int q = 0; q < USBHID_Q_COUNT_; q++)
         known += !isnan(out->v[q]);
     return known;

@@ -186,6 +186,44 @@ static int drain(usbhid_dev_t *u)
     return 0;
 }
 
+static int have_report(const usbhid_report_t *reps, size_t n, uint8_t type, uint8_t id,
+                       int ids)
+{
+    for (size_t i = 0; i < n; i++)
+        if (reps[i].type == type && (!ids || (reps[i].len && reps[i].data[0] == id)))
+            return 1;
+    return 0;
+}
+
+/* Input reports that GET_REPORT did not give (stalled, timed out) but the interrupt pipe
+ * did: for quantities bound to an Input field, or to a Feature with an Input twin.  Returns
+ * 1 if any of them is fresh. */
+static int from_interrupts(usbhid_dev_t *u, usbhid_report_t *reps, size_t *nrep)
+{
+    int ids = usbhid_desc_has_ids(u->c.desc), fresh = 0;
+    for (int q = 0; q < USBHID_Q_COUNT_ && *nrep < PLAN_MAX; q++) {
+        const usbhid_source_t *s = &u->c.binding.q[q];
+        if (s->field < 0)
+            continue;
+        const usbhid_field_t *f = usbhid_desc_field(u->c.desc, (size_t)s->field);
+        if (have_report(reps, *nrep, f->type, f->report_id, ids))
+            continue;
+        if (f->type != USBHID_INPUT)
+            f = s->twin >= 0 ? usbhid_desc_field(u->c.desc, (size_t)s->twin) : NULL;
+        if (!f || have_report(reps, *nrep, USBHID_INPUT, f->report_id, ids))
+            continue;
+        intr_cache_t *c = &u->cache[ids ? f->report_id : 0];
+        if (c->t <= 0)
+            continue;
+        int stale = mono() - c->t > u->o.max_age_s;
+        uint8_t *buf = u->rep[*nrep];
+        memcpy(buf, c->data, c->len);
+        reps[(*nrep)++] = (usbhid_report_t){USBHID_INPUT, buf, c->len, stale};
+        fresh |= !stale;
+    }
+    return fresh;
+}
+
 int usbhid_read(usbhid_dev_t *u, usbhid_sample_t *out, char *err, size_t errlen)
 {
     usbhid_report_ref_t plan[PLAN_MAX];
@@ -253,17 +291,10 @@ int usbhid_read(usbhid_dev_t *u, usbhid_sample_t *out, char *err, size_t errlen)
         }
         if (fatal(rc))
             break;
-        /* An input report the device will not give on request may have come by interrupt. */
-        intr_cache_t *c = &u->cache[plan[i].id];
-        if (plan[i].type == USBHID_INPUT && c->t > 0) {
-            int stale = mono() - c->t > u->o.max_age_s;
-            memcpy(buf, c->data, c->len);
-            reps[nrep++] = (usbhid_report_t){USBHID_INPUT, buf, c->len, stale};
-            got_any |= !stale;
-        }
         if (timeouts_in_row >= TIMEOUTS_ABORT)
             break;
     }
+    got_any |= from_interrupts(u, reps, &nrep);
     if (last_err && (fatal(last_err) || (!got_any && all_timeouts))) {
         u->st.errors++;
         if (fatal(last_err))

@@ -129,6 +129,8 @@ typedef struct usbhid_sample {
 /* Where one quantity comes from on a given device. */
 typedef struct usbhid_source {
     int field;             /* index into the descriptor's fields, -1 = none */
+    int twin;              /* an Input field at the same path as a Feature `field` (its
+                              value also arrives by interrupt), -1 = none */
     int exp_override;      /* USBHID_NO_EXP, or the power of ten to use (a quirk) */
     double scale;          /* extra factor (a quirk), 1 normally */
     int32_t lmin, lmax;    /* logical range to use instead of the descriptor's if lmin < lmax */
@@ -170,8 +172,8 @@ typedef struct usbhid_rating {
 } usbhid_rating_t;
 
 /* Decodes a sample from the reports given (any order; a missing report leaves its quantities
- * NaN and marks them stale), then derives estimated power from load when the device has no
- * power field.  rating may be NULL.  Always succeeds; returns the number of known values. */
+ * NaN and marks them stale; a missing Feature report is replaced by its Input twin's), then
+ * derives estimated power from load when the device has no power field.  rating may be NULL.  Always succeeds; returns the number of known values. */
 int usbhid_decode(const usbhid_desc_t *d, const usbhid_binding_t *b, const usbhid_report_t *reps,
                   size_t n, const usbhid_rating_t *rating, usbhid_sample_t *out);
 

@@ -89,7 +89,7 @@ static void hex(char *dst, const uint8_t *b, size_t n)
     dst[2 * n] = '\0';
 }
 
-char *emu_umockdev_text(const emu_dev_t *d, char *syspath, size_t syspath_len)
+char *emu_umockdev_text(const emu_dev_t *d, int with_parents, char *syspath, size_t syspath_len)
 {
     uint8_t desc[128];
     char dh[260];
@@ -126,7 +126,7 @@ char *emu_umockdev_text(const emu_dev_t *d, char *syspath, size_t syspath_len)
         "A: bNumConfigurations=1\nA: bNumInterfaces= 1\nA: bcdDevice=%04x\nA: busnum=%u\n"
         "H: descriptors=%s\nA: dev=189:%u\nA: devnum=%u\nA: devpath=%s\n"
         "A: idProduct=%04x\nA: idVendor=%04x\nA: manufacturer=%s\nA: product=%s\n"
-        "A: serial=%s\nA: speed=12\nA: version= 2.00\n\n"
+        "A: serial=%s\nA: speed=12\nA: version= 2.00\n\n%s"
         "P: /devices/pci0000:00/0000:00:14.0/usb%u\n"
         "N: bus/usb/%03u/001=%s\n"
         "E: DEVNAME=/dev/bus/usb/%03u/001\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n"
@@ -142,12 +142,16 @@ char *emu_umockdev_text(const emu_dev_t *d, char *syspath, size_t syspath_len)
         d->addr, (unsigned)((d->bus - 1) * 128 + d->addr - 1), d->bcd, d->bus, dh,
         (unsigned)((d->bus - 1) * 128 + d->addr - 1), d->addr, d->port, d->pid, d->vid,
         d->manufacturer ? d->manufacturer : "", d->product ? d->product : "",
-        d->serial ? d->serial : "", d->bus, d->bus, hh, d->bus, d->bus,
+        d->serial ? d->serial : "", with_parents ? "" : "\x01", d->bus, d->bus, hh, d->bus, d->bus,
         (unsigned)((d->bus - 1) * 128), d->bus, hh, (unsigned)((d->bus - 1) * 128));
     if (w < 0 || (size_t)w >= cap) {
         free(s);
         return NULL;
     }
+    /* Without parents: cut at the marker placed after the device's own block. */
+    char *cut = strchr(s, '\x01');
+    if (cut)
+        *cut = '\0';
     return s;
 }
 

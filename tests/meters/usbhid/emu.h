@@ -25,10 +25,11 @@ typedef struct emu_dev {
     uint16_t ep_size;          /* wMaxPacketSize of ep_in */
 } emu_dev_t;
 
-/* The device and its root hub as umockdev-record would print them.  Returns a malloc'ed
- * string; *syspath (if not NULL) gets the device's sysfs path, static storage of the caller
- * (size >= 128). */
-char *emu_umockdev_text(const emu_dev_t *d, char *syspath, size_t syspath_len);
+/* The device, and with_parents its root hub and host controller, as umockdev-record would
+ * print them.  Returns a malloc'ed string; syspath (if not NULL) gets the device's sysfs
+ * path. */
+char *emu_umockdev_text(const emu_dev_t *d, int with_parents, char *syspath,
+                        size_t syspath_len);
 
 /* Device and configuration descriptors as the kernel exposes them in sysfs "descriptors". */
 size_t emu_descriptors(const emu_dev_t *d, uint8_t *out, size_t max);

@@ -32,21 +32,33 @@ struct bed {
     char syspath[128];
     char dir[256];
     int n_pcap;
+    int have_parents;
+    usbhid_dev_t *u;
 };
 
-static void bed_start(struct bed *b)
+static int setup(void **state)
 {
-    memset(b, 0, sizeof *b);
+    struct bed *b = calloc(1, sizeof *b);
+    if (!b)
+        return -1;
     b->tb = umockdev_testbed_new();
-    assert_non_null(b->tb);
     snprintf(b->dir, sizeof b->dir, "%s/usbhid-emu-XXXXXX", tu_tmpdir());
-    assert_non_null(mkdtemp(b->dir));
+    if (!b->tb || !mkdtemp(b->dir))
+        return -1;
+    *state = b;
+    return 0;
 }
 
-static void bed_stop(struct bed *b)
+/* Runs even when a case fails, so that no libusb context (and its udev thread, which would
+ * keep listening to this testbed) outlives the case. */
+static int teardown(void **state)
 {
+    struct bed *b = *state;
+    usbhid_free(b->u);
     g_object_unref(b->tb);
     tu_rmtree(b->dir);
+    free(b);
+    return 0;
 }
 
 /* Adds the device (announcing it with an "add" uevent when announce is set) and loads the
@@ -54,7 +66,8 @@ static void bed_stop(struct bed *b)
 static void bed_add(struct bed *b, const emu_dev_t *d, const char *pcap, int announce)
 {
     GError *e = NULL;
-    char *text = emu_umockdev_text(d, b->syspath, sizeof b->syspath);
+    char *text = emu_umockdev_text(d, !b->have_parents, b->syspath, sizeof b->syspath);
+    b->have_parents = 1;
     assert_non_null(text);
     if (!umockdev_testbed_add_from_string(b->tb, text, &e))
         fail_msg("umockdev add: %s", e ? e->message : "?");
@@ -65,7 +78,7 @@ static void bed_add(struct bed *b, const emu_dev_t *d, const char *pcap, int ann
         umockdev_testbed_uevent(b->tb, b->syspath, "add");
 }
 
-__attribute__((unused)) static void bed_remove(struct bed *b)
+static void bed_remove(struct bed *b)
 {
     umockdev_testbed_uevent(b->tb, b->syspath, "remove");
     umockdev_testbed_remove_device(b->tb, b->syspath);
@@ -111,6 +124,19 @@ static void eaton_poll(emu_pcap_t *p)
     emu_get_report(p, 3, 0x14, 6, eaton_r14, sizeof eaton_r14);
 }
 
+/* libusb learns of a new device from its udev monitor thread, a moment after the uevent:
+ * give it a few polls, as the collector would. */
+static int read_retry(usbhid_dev_t *u, usbhid_sample_t *s, char *err, size_t errlen)
+{
+    int rc = -1;
+    for (int i = 0; i < 30 && rc != 0; i++) {
+        rc = usbhid_read(u, s, err, errlen);
+        if (rc != 0)
+            usleep(100000);
+    }
+    return rc;
+}
+
 static usbhid_opts_t quick_opts(void)
 {
     usbhid_opts_t o;
@@ -122,38 +148,37 @@ static usbhid_opts_t quick_opts(void)
 
 static void test_emu_reads_eaton(void **state)
 {
-    struct bed b;
+    struct bed *b = *state;
     emu_dev_t d;
     dbuild_t db;
     emu_pcap_t p;
     char pcap[300], err[256];
     usbhid_sample_t s;
     usbhid_info_t info;
-    (void)state;
-    bed_start(&b);
     eaton_dev(&d, &db, 5);
-    pcap_path(&b, pcap, sizeof pcap);
+    pcap_path(b, pcap, sizeof pcap);
     assert_int_equal(emu_pcap_open(&p, pcap, d.bus, d.addr), 0);
     emu_open_sequence(&p, &d);
     eaton_poll(&p);
     eaton_poll(&p);
     emu_pcap_close(&p);
-    bed_add(&b, &d, pcap, 0);
+    bed_add(b, &d, pcap, 0);
 
     usbhid_match_t m = {.vid = 0x0463, .pid = 0xffff};
     usbhid_opts_t o = quick_opts();
-    usbhid_dev_t *u = usbhid_new(&m, &o, err, sizeof err);
-    assert_non_null(u);
+    b->u = usbhid_new(&m, &o, err, sizeof err);
+    assert_non_null(b->u);
+    usbhid_dev_t *u = b->u;
     for (int i = 0; i < 2; i++) {
         if (usbhid_read(u, &s, err, sizeof err) != 0)
             fail_msg("read %d: %s", i, err);
-        assert_float_equal(s.v[USBHID_Q_POWER_W], 378, 1e-9);
-        assert_float_equal(s.v[USBHID_Q_POWER_VA], 450, 1e-9);
-        assert_float_equal(s.v[USBHID_Q_LOAD], 42, 1e-9);
-        assert_float_equal(s.v[USBHID_Q_VOLTAGE], 230.0, 1e-9);
-        assert_float_equal(s.v[USBHID_Q_CURRENT], 1.96, 1e-9);
-        assert_float_equal(s.v[USBHID_Q_NOMINAL_VA], 1000, 1e-9);
-        assert_float_equal(s.v[USBHID_Q_NOMINAL_W], 900, 1e-9);
+        assert_val(s.v[USBHID_Q_POWER_W], 378, 1e-9);
+        assert_val(s.v[USBHID_Q_POWER_VA], 450, 1e-9);
+        assert_val(s.v[USBHID_Q_LOAD], 42, 1e-9);
+        assert_val(s.v[USBHID_Q_VOLTAGE], 230.0, 1e-9);
+        assert_val(s.v[USBHID_Q_CURRENT], 1.96, 1e-9);
+        assert_val(s.v[USBHID_Q_NOMINAL_VA], 1000, 1e-9);
+        assert_val(s.v[USBHID_Q_NOMINAL_W], 900, 1e-9);
         assert_int_equal(s.estimated, 0);
         assert_int_equal(s.stale, 0);
     }
@@ -162,14 +187,189 @@ static void test_emu_reads_eaton(void **state)
     assert_string_equal(info.dev.manufacturer, "EATON");
     assert_string_equal(info.dev.path, "1-2");
     assert_string_equal(info.paths[USBHID_Q_NOMINAL_VA], "UPS.Flow.[4].ConfigApparentPower");
-    usbhid_free(u);
-    bed_stop(&b);
+}
+
+
+/* An input report the device stalls on GET_REPORT comes from the interrupt pipe instead; when
+ * the pipe has been quiet for longer than max_age_s, the value is given but marked stale. */
+static void test_emu_interrupt_and_stall(void **state)
+{
+    struct bed *b = *state;
+    emu_dev_t d;
+    dbuild_t db;
+    emu_pcap_t p;
+    char pcap[300], err[256];
+    usbhid_sample_t s;
+    usbhid_stats_t st;
+    static const uint8_t intr[] = {0x01, 55};
+    eaton_dev(&d, &db, 7);
+    pcap_path(b, pcap, sizeof pcap);
+    assert_int_equal(emu_pcap_open(&p, pcap, d.bus, d.addr), 0);
+    emu_open_sequence(&p, &d);
+    /* poll 1: one interrupt report waiting, then report 1 stalls */
+    emu_intr_in(&p, 0x81, 8, intr, sizeof intr);
+    emu_ctrl_stall(&p, 0xA1, 0x01, 0x0301, 0, 2);
+    emu_get_report(&p, 3, 0x02, 5, eaton_r2, sizeof eaton_r2);
+    emu_get_report(&p, 3, 0x03, 5, eaton_r3, sizeof eaton_r3);
+    emu_get_report(&p, 3, 0x14, 6, eaton_r14, sizeof eaton_r14);
+    /* poll 2: nothing on the pipe, report 1 stalls again */
+    emu_ctrl_stall(&p, 0xA1, 0x01, 0x0301, 0, 2);
+    emu_get_report(&p, 3, 0x02, 5, eaton_r2, sizeof eaton_r2);
+    emu_get_report(&p, 3, 0x03, 5, eaton_r3, sizeof eaton_r3);
+    emu_get_report(&p, 3, 0x14, 6, eaton_r14, sizeof eaton_r14);
+    emu_pcap_close(&p);
+    bed_add(b, &d, pcap, 0);
+
+    usbhid_match_t m = {.vid = 0x0463};
+    usbhid_opts_t o = quick_opts();
+    o.max_age_s = 0.2;
+    b->u = usbhid_new(&m, &o, err, sizeof err);
+    assert_non_null(b->u);
+    usbhid_dev_t *u = b->u;
+    if (usbhid_read(u, &s, err, sizeof err) != 0)
+        fail_msg("read 1: %s", err);
+    /* The load is declared as Feature and Input; Feature is read, it stalls, and the input
+     * report from the pipe stands in. */
+    assert_val(s.v[USBHID_Q_LOAD], 55, 1e-9);
+    assert_int_equal(s.stale, 0);
+    assert_val(s.v[USBHID_Q_POWER_W], 378, 1e-9);
+    usleep(300000);
+    if (usbhid_read(u, &s, err, sizeof err) != 0)
+        fail_msg("read 2: %s", err);
+    assert_val(s.v[USBHID_Q_LOAD], 55, 1e-9);
+    assert_int_equal(s.stale, 1u << USBHID_Q_LOAD);
+    usbhid_get_stats(u, &st);
+    assert_int_equal(st.stalls, 2);
+    assert_int_equal(st.interrupts, 1);
+    assert_int_equal(st.refused, 0);
+}
+
+/* A request the device never answers costs one timeout and leaves its values unknown; two in
+ * a row end the poll and close the handle; the next poll opens the device again.  (umockdev
+ * skips recorded standard requests while a timed-out one is pending, so the device comes
+ * back from a reset with a fresh recording, as a wedged UPS usually does.) */
+static void test_emu_timeouts_and_reopen(void **state)
+{
+    struct bed *b = *state;
+    emu_dev_t d;
+    dbuild_t db;
+    emu_pcap_t p;
+    char pcap[300], pcap2[300], err[256];
+    usbhid_sample_t s;
+    usbhid_stats_t st;
+    eaton_dev(&d, &db, 8);
+    pcap_path(b, pcap, sizeof pcap);
+    assert_int_equal(emu_pcap_open(&p, pcap, d.bus, d.addr), 0);
+    emu_open_sequence(&p, &d);
+    /* poll 1: report 2 unanswered */
+    emu_get_report(&p, 3, 0x01, 2, eaton_r1, sizeof eaton_r1);
+    emu_ctrl_silent(&p, 0xA1, 0x01, 0x0302, 0, 5);
+    emu_get_report(&p, 3, 0x03, 5, eaton_r3, sizeof eaton_r3);
+    emu_get_report(&p, 3, 0x14, 6, eaton_r14, sizeof eaton_r14);
+    /* poll 2: the device goes quiet */
+    emu_ctrl_silent(&p, 0xA1, 0x01, 0x0301, 0, 2);
+    emu_ctrl_silent(&p, 0xA1, 0x01, 0x0302, 0, 5);
+    emu_pcap_close(&p);
+    bed_add(b, &d, pcap, 0);
+
+    usbhid_match_t m = {.serial = "G118F00001"};
+    usbhid_opts_t o = quick_opts();
+    b->u = usbhid_new(&m, &o, err, sizeof err);
+    assert_non_null(b->u);
+    if (usbhid_read(b->u, &s, err, sizeof err) != 0)
+        fail_msg("read 1: %s", err);
+    assert_true(isnan(s.v[USBHID_Q_POWER_W]));
+    assert_true(isnan(s.v[USBHID_Q_POWER_VA]));
+    assert_int_equal(s.estimated, 0);
+    assert_int_equal(s.stale, (1u << USBHID_Q_POWER_W) | (1u << USBHID_Q_POWER_VA));
+    assert_val(s.v[USBHID_Q_VOLTAGE], 230.0, 1e-9);
+    double t0 = tu_now();
+    assert_int_equal(usbhid_read(b->u, &s, err, sizeof err), -1);
+    assert_int_equal(errno, ETIMEDOUT);
+    /* Bounded: two timeouts of 300 ms and a short drain, not one per report. */
+    assert_true(tu_now() - t0 < 1.5);
+    bed_remove(b);
+    d.addr = 11; /* a reset device enumerates at a new address */
+    pcap_path(b, pcap2, sizeof pcap2);
+    assert_int_equal(emu_pcap_open(&p, pcap2, d.bus, d.addr), 0);
+    emu_open_sequence(&p, &d);
+    eaton_poll(&p);
+    emu_pcap_close(&p);
+    bed_add(b, &d, pcap2, 1);
+    if (read_retry(b->u, &s, err, sizeof err) != 0)
+        fail_msg("read after reset: %s", err);
+    assert_val(s.v[USBHID_Q_POWER_W], 378, 1e-9);
+    usbhid_get_stats(b->u, &st);
+    assert_int_equal(st.opens, 2);
+    assert_int_equal(st.timeouts, 3);
+}
+
+/* Unplugged: reads fail with ENODEV, nothing crashes; plugged in again at a new address (as
+ * a UPS re-enumerates after a brown-out), the same handle finds it by its port path. */
+static void test_emu_disconnect_reenumerate(void **state)
+{
+    struct bed *b = *state;
+    emu_dev_t d;
+    dbuild_t db;
+    emu_pcap_t p;
+    char pcap[300], pcap2[300], err[256];
+    usbhid_sample_t s;
+    usbhid_stats_t st;
+    eaton_dev(&d, &db, 9);
+    pcap_path(b, pcap, sizeof pcap);
+    assert_int_equal(emu_pcap_open(&p, pcap, d.bus, d.addr), 0);
+    emu_open_sequence(&p, &d);
+    eaton_poll(&p);
+    emu_pcap_close(&p);
+    bed_add(b, &d, pcap, 0);
+
+    usbhid_match_t m = {.vid = 0x0463, .pid = 0xffff, .path = "1-2"};
+    usbhid_opts_t o = quick_opts();
+    b->u = usbhid_new(&m, &o, err, sizeof err);
+    assert_non_null(b->u);
+    usbhid_dev_t *u = b->u;
+    if (usbhid_read(u, &s, err, sizeof err) != 0)
+        fail_msg("read 1: %s", err);
+    bed_remove(b);
+    for (int i = 0; i < 2; i++) {
+        /* The kernel would say ENODEV at once; umockdev leaves the old node silent, so the
+         * first poll may time out instead.  Either way the handle is closed. */
+        assert_int_equal(usbhid_read(u, &s, err, sizeof err), -1);
+        assert_true(errno == ENODEV || errno == EIO || (i == 0 && errno == ETIMEDOUT));
+    }
+    d.addr = 10;
+    pcap_path(b, pcap2, sizeof pcap2);
+    assert_int_equal(emu_pcap_open(&p, pcap2, d.bus, d.addr), 0);
+    emu_open_sequence(&p, &d);
+    eaton_poll(&p);
+    emu_pcap_close(&p);
+    bed_add(b, &d, pcap2, 1);
+    if (read_retry(u, &s, err, sizeof err) != 0)
+        fail_msg("read after re-enumeration: %s", err);
+    assert_val(s.v[USBHID_Q_POWER_W], 378, 1e-9);
+    usbhid_get_stats(u, &st);
+    assert_int_equal(st.opens, 2);
+    assert_true(st.disconnects >= 1);
+}
+
+/* umockdev reports every interrupt read that the recording does not answer (the drain's
+ * normal outcome); those lines are dropped, everything else is passed on. */
+static void quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+    (void)data;
+    if (msg && strstr(msg, "without corresponding submit"))
+        return;
+    g_log_default_handler(domain, level, msg, NULL);
 }
 
 int tu_run_emu(void)
 {
+    g_log_set_default_handler(quiet, NULL);
     const struct CMUnitTest t[] = {
-        cmocka_unit_test(test_emu_reads_eaton),
+        cmocka_unit_test_setup_teardown(test_emu_reads_eaton, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emu_interrupt_and_stall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emu_timeouts_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emu_disconnect_reenumerate, setup, teardown),
     };
     if (!getenv("LD_PRELOAD") || !strstr(getenv("LD_PRELOAD"), "umockdev")) {
         fprintf(stderr, "--umockdev: run under umockdev-wrapper\n");
