@@ -26,14 +26,11 @@ static void usage(FILE *out)
 
 int cli_sim(int argc, char **argv)
 {
-    static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
-                                          {"profiles", required_argument, NULL, 'p'},
-                                          {"clock", required_argument, NULL, 'k'},
-                                          {"energy-origin", required_argument, NULL, 'e'},
-                                          {"ready", required_argument, NULL, 'r'},
-                                          {"verbose", no_argument, NULL, 'v'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {
+        {"config", required_argument, NULL, 'c'}, {"profiles", required_argument, NULL, 'p'},
+        {"clock", required_argument, NULL, 'k'},  {"energy-origin", required_argument, NULL, 'e'},
+        {"ready", required_argument, NULL, 'r'},  {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *config = NULL, *clock_file = NULL, *origin = NULL, *ready = NULL;
     const char *dirs[MAX_PROFILE_DIRS];
     size_t n_dirs = 0;
@@ -49,7 +46,9 @@ int cli_sim(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:p:k:e:r:vh", longs, NULL)) != -1) {
         switch (opt) {
-        case 'c': config = optarg; break;
+        case 'c':
+            config = optarg;
+            break;
         case 'p':
             if (n_dirs == MAX_PROFILE_DIRS) {
                 fprintf(stderr, "wattaudit sim: at most %d --profiles\n", MAX_PROFILE_DIRS);
@@ -57,12 +56,24 @@ int cli_sim(int argc, char **argv)
             }
             dirs[n_dirs++] = optarg;
             break;
-        case 'k': clock_file = optarg; break;
-        case 'e': origin = optarg; break;
-        case 'r': ready = optarg; break;
-        case 'v': log.level = log.level == WA_LOG_INFO ? WA_LOG_DEBUG : WA_LOG_INFO; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'k':
+            clock_file = optarg;
+            break;
+        case 'e':
+            origin = optarg;
+            break;
+        case 'r':
+            ready = optarg;
+            break;
+        case 'v':
+            log.level = log.level == WA_LOG_INFO ? WA_LOG_DEBUG : WA_LOG_INFO;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!config || optind != argc) {

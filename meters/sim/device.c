@@ -79,8 +79,8 @@ static const sc_channel_t *config_channel(const sc_device_t *d, const char *sour
     return NULL;
 }
 
-sim_dev_t *sim_dev_new(const sc_device_t *d, const profile_t *p, const char *bus_id,
-                       const char *tz, double energy_origin, char *err, size_t errlen)
+sim_dev_t *sim_dev_new(const sc_device_t *d, const profile_t *p, const char *bus_id, const char *tz,
+                       double energy_origin, char *err, size_t errlen)
 {
     sim_dev_t *dev;
 
@@ -125,8 +125,8 @@ sim_dev_t *sim_dev_new(const sc_device_t *d, const profile_t *p, const char *bus
             return NULL;
         }
     }
-    dev->rng = sim_mix64(sim_fnv1a(d->id, sim_fnv1a(dev->bus_id, SIM_FNV_BASIS)) ^
-                         (uint64_t)d->unit);
+    dev->rng =
+        sim_mix64(sim_fnv1a(d->id, sim_fnv1a(dev->bus_id, SIM_FNV_BASIS)) ^ (uint64_t)d->unit);
     dev->freq = F_NOMINAL;
     if (sim_regmap_build(dev, err, errlen) != 0) {
         int e = errno;

@@ -19,9 +19,12 @@
 static double pattern_value(uint64_t bits, profile_type_t t)
 {
     switch (t) {
-    case PROFILE_T_S16: return (double)(int16_t)(uint16_t)bits;
-    case PROFILE_T_S32: return (double)(int32_t)(uint32_t)bits;
-    case PROFILE_T_S64: return (double)(int64_t)bits;
+    case PROFILE_T_S16:
+        return (double)(int16_t)(uint16_t)bits;
+    case PROFILE_T_S32:
+        return (double)(int32_t)(uint32_t)bits;
+    case PROFILE_T_S64:
+        return (double)(int64_t)bits;
     case PROFILE_T_F32: {
         uint32_t b = (uint32_t)bits;
         float f;
@@ -33,7 +36,8 @@ static double pattern_value(uint64_t bits, profile_type_t t)
         memcpy(&d, &bits, sizeof d);
         return d;
     }
-    default: return (double)bits;
+    default:
+        return (double)bits;
     }
 }
 

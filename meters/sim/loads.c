@@ -87,8 +87,8 @@ static double m_pc_mining(const sc_load_t *ld, double w, double hour, int wday, 
 static const struct model {
     const char *name;
     double (*power)(const sc_load_t *ld, double w, double hour, int wday, double t);
-    double default_w;  /* sources in docs/simulator.md, "Load models" */
-    int needs_local;   /* depends on the wall clock of the site */
+    double default_w; /* sources in docs/simulator.md, "Load models" */
+    int needs_local;  /* depends on the wall clock of the site */
 } models[] = {
     {"office", m_office, 0.0, 1},
     {"server", m_flat, 0.0, 0},

@@ -23,14 +23,14 @@
 #define SUNSPEC_MARKER_LO 0x6E53
 #define SUNSPEC_COMMON_LEN 66
 #define SUNSPEC_END_ID 0xFFFF
-#define SUNSPEC_NA_S16 0x8000   /* "not implemented" for int16 and sunssf */
+#define SUNSPEC_NA_S16 0x8000 /* "not implemented" for int16 and sunssf */
 /* The meter model's ID register: after the marker (2) and the common model (2 + 66). */
 #define SUNSPEC_MODEL_AT (SUNSPEC_BASE + 2 + 2 + SUNSPEC_COMMON_LEN)
 
-#define REG_SPACE 65536u        /* register addresses are 16 bits (Application Protocol 4.4) */
-#define SF_MIN (-3)             /* finer than milli-units buys nothing but overflow risk */
-#define SF_MAX 10               /* sunssf range -10..10 (SunSpec, type "sunssf") */
-#define TEN_YEARS_H 87600.0     /* energy registers must hold ten years at peak power */
+#define REG_SPACE 65536u    /* register addresses are 16 bits (Application Protocol 4.4) */
+#define SF_MIN (-3)         /* finer than milli-units buys nothing but overflow risk */
+#define SF_MAX 10           /* sunssf range -10..10 (SunSpec, type "sunssf") */
+#define TEN_YEARS_H 87600.0 /* energy registers must hold ten years at peak power */
 
 /* Model lengths (L) from the SunSpec model definitions: 201-204 are the integer meters with
  * sunssf scale factors (L = 105), 211-214 the float meters (L = 124). */
@@ -57,14 +57,21 @@ static uint32_t sf_abs(const sim_dev_t *dev, const profile_reg_t *r)
 static double type_max(profile_type_t t)
 {
     switch (t) {
-    case PROFILE_T_U16: return 65535.0;
-    case PROFILE_T_S16: return 32767.0;
-    case PROFILE_T_U32: return 4294967295.0;
-    case PROFILE_T_S32: return 2147483647.0;
+    case PROFILE_T_U16:
+        return 65535.0;
+    case PROFILE_T_S16:
+        return 32767.0;
+    case PROFILE_T_U32:
+        return 4294967295.0;
+    case PROFILE_T_S32:
+        return 2147483647.0;
     case PROFILE_T_U64:
-    case PROFILE_T_S64: return 9.2e18;
-    case PROFILE_T_F32: return FLT_MAX;
-    case PROFILE_T_F64: return DBL_MAX;
+    case PROFILE_T_S64:
+        return 9.2e18;
+    case PROFILE_T_F32:
+        return FLT_MAX;
+    case PROFILE_T_F64:
+        return DBL_MAX;
     }
     return 0.0;
 }
@@ -79,12 +86,24 @@ static double row_magnitude(const sim_dev_t *dev, size_t r)
         peak = 1000.0;
     switch (reg->quantity) {
     case Q_ENERGY_IMPORT:
-    case Q_ENERGY_EXPORT: m = peak * TEN_YEARS_H; break;
-    case Q_VOLTAGE: m = 300.0; break;
-    case Q_CURRENT: m = peak / 200.0; break;
-    case Q_PF: m = 1.0; break;
-    case Q_FREQUENCY: m = 70.0; break;
-    default: m = peak; break;
+    case Q_ENERGY_EXPORT:
+        m = peak * TEN_YEARS_H;
+        break;
+    case Q_VOLTAGE:
+        m = 300.0;
+        break;
+    case Q_CURRENT:
+        m = peak / 200.0;
+        break;
+    case Q_PF:
+        m = 1.0;
+        break;
+    case Q_FREQUENCY:
+        m = 70.0;
+        break;
+    default:
+        m = peak;
+        break;
     }
     if (!isnan(reg->min) && fabs(reg->min) > bound)
         bound = fabs(reg->min);
@@ -150,13 +169,13 @@ static int layout_sunspec(sim_dev_t *dev, char *err, size_t errlen)
     w[2] = 1;
     w[3] = SUNSPEC_COMMON_LEN;
     common = w + 4;
-    put_string(common, 16, "wattaudit-sim");      /* Mn */
-    put_string(common + 16, 16, p->model);        /* Md */
-    put_string(common + 32, 8, p->name);          /* Opt: which profile is simulated */
-    put_string(common + 40, 8, "0.1");            /* Vr */
-    put_string(common + 48, 16, dev->cfg->id);    /* SN */
-    common[64] = (uint16_t)dev->cfg->unit;        /* DA */
-    common[65] = SUNSPEC_NA_S16;                  /* Pad */
+    put_string(common, 16, "wattaudit-sim");   /* Mn */
+    put_string(common + 16, 16, p->model);     /* Md */
+    put_string(common + 32, 8, p->name);       /* Opt: which profile is simulated */
+    put_string(common + 40, 8, "0.1");         /* Vr */
+    put_string(common + 48, 16, dev->cfg->id); /* SN */
+    common[64] = (uint16_t)dev->cfg->unit;     /* DA */
+    common[65] = SUNSPEC_NA_S16;               /* Pad */
     w[SUNSPEC_MODEL_AT - SUNSPEC_BASE] = (uint16_t)p->sunspec_model;
     w[SUNSPEC_MODEL_AT - SUNSPEC_BASE + 1] = (uint16_t)len;
     w[total - 2] = SUNSPEC_END_ID;
@@ -250,14 +269,22 @@ int sim_regmap_build(sim_dev_t *dev, char *err, size_t errlen)
 static double row_value(const sim_dev_t *dev, const profile_reg_t *reg, const sim_values_t *v)
 {
     switch (reg->quantity) {
-    case Q_POWER: return v->p;
-    case Q_ENERGY_IMPORT: return v->wh;
-    case Q_ENERGY_EXPORT: return 0.0; /* the simulated loads never feed back */
-    case Q_VOLTAGE: return v->v;
-    case Q_CURRENT: return v->i;
-    case Q_PF: return v->pf;
-    case Q_FREQUENCY: return dev->freq;
-    default: return 0.0;
+    case Q_POWER:
+        return v->p;
+    case Q_ENERGY_IMPORT:
+        return v->wh;
+    case Q_ENERGY_EXPORT:
+        return 0.0; /* the simulated loads never feed back */
+    case Q_VOLTAGE:
+        return v->v;
+    case Q_CURRENT:
+        return v->i;
+    case Q_PF:
+        return v->pf;
+    case Q_FREQUENCY:
+        return dev->freq;
+    default:
+        return 0.0;
     }
 }
 

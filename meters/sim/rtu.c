@@ -41,17 +41,28 @@ int sim_rtu_frame_len(const uint8_t *buf, size_t len)
     if (len < 2)
         return 0;
     switch (buf[1]) {
-    case 0x01: case 0x02: case 0x03: case 0x04: case 0x05: case 0x06: case 0x08:
+    case 0x01:
+    case 0x02:
+    case 0x03:
+    case 0x04:
+    case 0x05:
+    case 0x06:
+    case 0x08:
         return 8;
-    case 0x07: case 0x0B: case 0x0C: case 0x11:
+    case 0x07:
+    case 0x0B:
+    case 0x0C:
+    case 0x11:
         return 4;
-    case 0x0F: case 0x10:                 /* address 2, quantity 2, byte count 1, data */
+    case 0x0F:
+    case 0x10: /* address 2, quantity 2, byte count 1, data */
         return len < 7 ? 0 : 9 + buf[6];
-    case 0x14: case 0x15:                 /* byte count 1, data */
+    case 0x14:
+    case 0x15: /* byte count 1, data */
         return len < 3 ? 0 : 5 + buf[2];
     case 0x16:
         return 10;
-    case 0x17:                            /* read 4, write 4, byte count 1, data */
+    case 0x17: /* read 4, write 4, byte count 1, data */
         return len < 11 ? 0 : 13 + buf[10];
     case 0x18:
         return 6;
@@ -94,8 +105,8 @@ static int link_slave(sim_bus_t *b, char *err, size_t errlen)
         return wa_err(err, errlen, "bus %s: %s: %s", b->cfg->id, path, strerror(errno));
     }
     if (symlink(b->slave, path) != 0)
-        return wa_err(err, errlen, "bus %s: cannot link %s to %s: %s", b->cfg->id, path,
-                      b->slave, strerror(errno));
+        return wa_err(err, errlen, "bus %s: cannot link %s to %s: %s", b->cfg->id, path, b->slave,
+                      strerror(errno));
     b->linked = 1;
     return 0;
 }
@@ -122,8 +133,7 @@ int sim_rtu_open(sim_bus_t *b, char *err, size_t errlen)
                             b->cfg->data_bits > 0 ? b->cfg->data_bits : 8,
                             b->cfg->stop_bits > 0 ? b->cfg->stop_bits : 1);
     if (!b->ctx)
-        return wa_err(err, errlen, "bus %s: RTU context: %s", b->cfg->id,
-                      modbus_strerror(errno));
+        return wa_err(err, errlen, "bus %s: RTU context: %s", b->cfg->id, modbus_strerror(errno));
     /* Never connected: the context only frames replies onto the master descriptor. */
     modbus_set_socket(b->ctx, b->mfd);
     b->gap_s = frame_gap(b->cfg->baud);

@@ -87,8 +87,9 @@ static int build(struct server *s, const siteconf_t *cfg, const profile_set_t *p
                     if (d->channels[c].sim.enabled && !sim_dev_values(dev, d->channels[c].source))
                         wa_log(o->log, WA_LOG_WARN,
                                "%s:%d: device %s: profile %s has no channel \"%s\"; its "
-                               "simulated loads are not served", cfg->file, d->channels[c].line,
-                               d->id, p->name, d->channels[c].source);
+                               "simulated loads are not served",
+                               cfg->file, d->channels[c].line, d->id, p->name,
+                               d->channels[c].source);
                 s->devs[s->n_devs++] = dev;
                 b->devs[b->n_devs++] = dev;
             }
@@ -106,11 +107,12 @@ static int open_buses(struct server *s, const sim_opts_t *o, char *err, size_t e
         if (rc != 0)
             return -1;
         if (b->cfg->kind == SC_BUS_TCP)
-            wa_log(o->log, WA_LOG_INFO, "sim: bus %s: Modbus TCP on %s, %zu device(s)",
-                   b->cfg->id, b->bound, b->n_devs);
+            wa_log(o->log, WA_LOG_INFO, "sim: bus %s: Modbus TCP on %s, %zu device(s)", b->cfg->id,
+                   b->bound, b->n_devs);
         else
-            wa_log(o->log, WA_LOG_INFO, "sim: bus %s: Modbus RTU on %s (linked at %s), %zu device(s)",
-                   b->cfg->id, b->slave, b->cfg->device, b->n_devs);
+            wa_log(o->log, WA_LOG_INFO,
+                   "sim: bus %s: Modbus RTU on %s (linked at %s), %zu device(s)", b->cfg->id,
+                   b->slave, b->cfg->device, b->n_devs);
     }
     return 0;
 }
@@ -147,8 +149,7 @@ static int write_ready(const struct server *s, const char *path, char *err, size
     return 0;
 }
 
-static int serve(struct server *s, const sim_opts_t *o, sim_stats_t *st, char *err,
-                 size_t errlen)
+static int serve(struct server *s, const sim_opts_t *o, sim_stats_t *st, char *err, size_t errlen)
 {
     static const volatile sig_atomic_t never = 0;
     const volatile sig_atomic_t *stop = o->stop ? o->stop : &never;
@@ -203,8 +204,8 @@ out:
     return rc;
 }
 
-int sim_run(const siteconf_t *cfg, const profile_set_t *ps, const sim_opts_t *o,
-            sim_stats_t *stats, char *err, size_t errlen)
+int sim_run(const siteconf_t *cfg, const profile_set_t *ps, const sim_opts_t *o, sim_stats_t *stats,
+            char *err, size_t errlen)
 {
     struct server s;
     sim_stats_t st;

@@ -42,9 +42,9 @@ uint32_t sim_fnv1a(const char *s, uint32_t h);
  * a quarter-hour boundary, so one lookup per bucket is exact and keeps the zone switch of
  * wa_time_local() (a lock and a tzset) out of the 10 s integration loop. */
 typedef struct sim_tz {
-    const char *tz;   /* borrowed; NULL or "" = the process's zone */
-    int64_t bucket;   /* floor(t / 900) the offset below is for */
-    long offset;      /* seconds east of UTC */
+    const char *tz; /* borrowed; NULL or "" = the process's zone */
+    int64_t bucket; /* floor(t / 900) the offset below is for */
+    long offset;    /* seconds east of UTC */
     int valid;
 } sim_tz_t;
 
@@ -75,8 +75,8 @@ typedef struct sim_chan {
     int summing;                 /* no simulate block and named total/inlet/inlet1 */
     uint32_t seed;               /* for voltage wander and power-factor jitter */
     sim_tz_t tz;
-    double e_t, e_wh;            /* energy integrated from the origin up to e_t */
-    sim_values_t now;            /* at the device's last update */
+    double e_t, e_wh; /* energy integrated from the origin up to e_t */
+    sim_values_t now; /* at the device's last update */
 } sim_chan_t;
 
 /* A contiguous block of registers the device answers for one function code. */
@@ -88,18 +88,18 @@ typedef struct sim_region {
 } sim_region_t;
 
 typedef struct sim_dev {
-    const sc_device_t *cfg;  /* borrowed */
-    const profile_t *prof;   /* borrowed */
+    const sc_device_t *cfg; /* borrowed */
+    const profile_t *prof;  /* borrowed */
     char bus_id[SC_ID_MAX];
     sim_chan_t *ch;
     size_t n_ch;
-    int *row_ch;             /* per profile row: index into ch */
-    uint32_t *row_addr;      /* per row: absolute register address */
-    int *row_sf;             /* per row: the sunssf served for it (0 without one) */
-    sim_region_t region[2];  /* [0] holding (03), [1] input (04) */
-    double t;                /* time of the image; NAN before the first update */
-    double freq;             /* Hz at t */
-    uint64_t rng;            /* fault draws */
+    int *row_ch;            /* per profile row: index into ch */
+    uint32_t *row_addr;     /* per row: absolute register address */
+    int *row_sf;            /* per row: the sunssf served for it (0 without one) */
+    sim_region_t region[2]; /* [0] holding (03), [1] input (04) */
+    double t;               /* time of the image; NAN before the first update */
+    double freq;            /* Hz at t */
+    uint64_t rng;           /* fault draws */
 } sim_dev_t;
 
 /* Per channel, the most power its loads can draw (W): sizes the SunSpec scale factors. */
@@ -117,8 +117,8 @@ void sim_regmap_garble(sim_dev_t *dev, int fn, uint16_t addr, uint16_t count, ui
 
 /* Builds a device from its config and profile.  energy_origin is where energy counting
  * starts.  NULL with errno (WA_ECONFIG, ENOMEM) and err on failure; free with sim_dev_free. */
-sim_dev_t *sim_dev_new(const sc_device_t *d, const profile_t *p, const char *bus_id,
-                       const char *tz, double energy_origin, char *err, size_t errlen);
+sim_dev_t *sim_dev_new(const sc_device_t *d, const profile_t *p, const char *bus_id, const char *tz,
+                       double energy_origin, char *err, size_t errlen);
 void sim_dev_free(sim_dev_t *dev);
 /* Moves the device to time t: channel values, energy state and register image.  Time never
  * runs backwards for the energy registers: an earlier t leaves energy where it was. */
@@ -130,15 +130,15 @@ const sim_values_t *sim_dev_values(const sim_dev_t *dev, const char *channel);
 typedef struct sim_request {
     int unit;
     int fc;
-    uint16_t addr, count;  /* reads only */
-    size_t pdu_len;        /* function code and data, without unit and checksum */
+    uint16_t addr, count; /* reads only */
+    size_t pdu_len;       /* function code and data, without unit and checksum */
 } sim_request_t;
 
 typedef enum {
-    SIM_ANSWER_REPLY,      /* words[0..count) */
-    SIM_ANSWER_EXCEPTION,  /* exception code */
-    SIM_ANSWER_SILENT,     /* no reply at all */
-    SIM_ANSWER_DROP,       /* close the connection (TCP); silent on a serial line */
+    SIM_ANSWER_REPLY,     /* words[0..count) */
+    SIM_ANSWER_EXCEPTION, /* exception code */
+    SIM_ANSWER_SILENT,    /* no reply at all */
+    SIM_ANSWER_DROP,      /* close the connection (TCP); silent on a serial line */
 } sim_answer_kind_t;
 
 #define SIM_READ_MAX 125 /* Modbus Application Protocol V1.1b3, 6.3: quantity 1..125 */
@@ -162,9 +162,9 @@ void sim_garbage_row(const profile_reg_t *r, int sf, uint64_t pick, uint16_t *wo
 
 /* --- transports: tcp.c, rtu.c; driven by server.c's poll loop ----------------------------- */
 
-#define SIM_TCP_CLIENTS 64   /* per listener; more are accepted and closed at once */
-#define SIM_TCP_BUF 512      /* > one MBAP frame: 7 header bytes + 253 PDU bytes (V1.1b3 4.1) */
-#define SIM_RTU_BUF 512      /* > one RTU frame: 256 bytes (Serial Line V1.02, 2.5.1.1) */
+#define SIM_TCP_CLIENTS 64 /* per listener; more are accepted and closed at once */
+#define SIM_TCP_BUF 512    /* > one MBAP frame: 7 header bytes + 253 PDU bytes (V1.1b3 4.1) */
+#define SIM_RTU_BUF 512    /* > one RTU frame: 256 bytes (Serial Line V1.02, 2.5.1.1) */
 
 struct pollfd;
 
@@ -175,23 +175,23 @@ typedef struct sim_client {
 } sim_client_t;
 
 typedef struct sim_bus {
-    const sc_bus_t *cfg;           /* borrowed */
-    modbus_t *ctx;                 /* frames replies; its socket is set per reply */
-    sim_dev_t **devs;              /* borrowed from the server */
+    const sc_bus_t *cfg; /* borrowed */
+    modbus_t *ctx;       /* frames replies; its socket is set per reply */
+    sim_dev_t **devs;    /* borrowed from the server */
     size_t n_devs;
     /* TCP */
     int lfd;
-    char bound[SC_NAME_MAX + 16];  /* host:port actually listened on */
+    char bound[SC_NAME_MAX + 16]; /* host:port actually listened on */
     sim_client_t clients[SIM_TCP_CLIENTS];
     size_t n_clients;
     /* RTU on a pseudo-terminal */
     int mfd, sfd;
     char slave[64];
-    int linked;                    /* we made the symlink at cfg->device */
+    int linked; /* we made the symlink at cfg->device */
     uint8_t rx[SIM_RTU_BUF];
     size_t rx_len;
-    double rx_last;                /* monotonic s of the last byte received */
-    double gap_s;                  /* silence that ends a frame */
+    double rx_last; /* monotonic s of the last byte received */
+    double gap_s;   /* silence that ends a frame */
 } sim_bus_t;
 
 /* Server-wide state a transport needs to answer. */

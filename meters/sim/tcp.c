@@ -52,16 +52,16 @@ int sim_tcp_open(sim_bus_t *b, char *err, size_t errlen)
         modbus_free(b->ctx);
         b->ctx = NULL;
         errno = e;
-        return wa_err(err, errlen, "bus %s: cannot listen on %s:%d: %s", b->cfg->id,
-                      b->cfg->host, b->cfg->port, modbus_strerror(e));
+        return wa_err(err, errlen, "bus %s: cannot listen on %s:%d: %s", b->cfg->id, b->cfg->host,
+                      b->cfg->port, modbus_strerror(e));
     }
     fcntl(b->lfd, F_SETFL, fcntl(b->lfd, F_GETFL) | O_NONBLOCK);
     fcntl(b->lfd, F_SETFD, FD_CLOEXEC);
     if (getsockname(b->lfd, (struct sockaddr *)&ss, &sl) == 0 &&
         getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, serv, sizeof serv,
                     NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-        snprintf(b->bound, sizeof b->bound, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-                 host, serv);
+        snprintf(b->bound, sizeof b->bound, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
+                 serv);
     else
         snprintf(b->bound, sizeof b->bound, "%s:%d", b->cfg->host, b->cfg->port);
     return 0;

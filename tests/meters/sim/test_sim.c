@@ -70,38 +70,38 @@ static void test_load_models(void **state)
         int wday;
         double t, want, tol;
     } cases[] = {
-        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 3.0, 2, 0, 800, 0},     /* night */
+        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 3.0, 2, 0, 800, 0}, /* night */
         {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 7.0, 2, 0, 800, 0},
-        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 8.0, 2, 0, 2900, 1e-9}, /* mid ramp */
-        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 10.0, 2, 0, 5000, 0},   /* working */
+        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 8.0, 2, 0, 2900, 1e-9},   /* mid ramp */
+        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 10.0, 2, 0, 5000, 0},     /* working */
         {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 12.75, 2, 0, 3740, 1e-9}, /* lunch */
-        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 15.0, 5, 0, 5000, 0},   /* Friday */
+        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 15.0, 5, 0, 5000, 0},     /* Friday */
         {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 18.0, 2, 0, 2900, 1e-9},
         {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 21.0, 2, 0, 800, 0},
-        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 10.0, 6, 0, 800, 0},    /* Saturday */
-        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 10.0, 0, 0, 800, 0},    /* Sunday */
-        {"office", 5000, 800, 2, INT64_MIN, INT64_MAX, 10.0, 3, 0, 10000, 0},  /* x count */
+        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 10.0, 6, 0, 800, 0},   /* Saturday */
+        {"office", 5000, 800, 1, INT64_MIN, INT64_MAX, 10.0, 0, 0, 800, 0},   /* Sunday */
+        {"office", 5000, 800, 2, INT64_MIN, INT64_MAX, 10.0, 3, 0, 10000, 0}, /* x count */
         {"server", 350, 0, 8, INT64_MIN, INT64_MAX, 3.0, 0, 0, 2800, 0},
         {"server", 350, 0, 8, INT64_MIN, INT64_MAX, 12.0, 3, 0, 2800, 0},
-        {"gpu_rig", 0, 0, 4, 1000, INT64_MAX, 12.0, 3, 999, 0, 0},             /* before from */
+        {"gpu_rig", 0, 0, 4, 1000, INT64_MAX, 12.0, 3, 999, 0, 0},                /* before from */
         {"gpu_rig", 0, 0, 4, 1000, INT64_MAX, 12.0, 3, 1000, 4800, 4800 * 0.015}, /* 1200 x 4 */
-        {"gpu_rig", 0, 0, 4, 1000, 5000, 12.0, 3, 5000, 0, 0},                 /* at to */
+        {"gpu_rig", 0, 0, 4, 1000, 5000, 12.0, 3, 5000, 0, 0},                    /* at to */
         {"gpu_rig", 1000, 0, 3, INT64_MIN, INT64_MAX, 2.0, 1, 12345, 3000, 3000 * 0.015},
-        {"asic", 0, 0, 1, INT64_MIN, INT64_MAX, 2.0, 1, 0, 3250, 0},           /* S19 */
-        {"asic", 1323, 0, 2, INT64_MIN, INT64_MAX, 2.0, 1, 0, 2646, 0},        /* 2 x S9 */
+        {"asic", 0, 0, 1, INT64_MIN, INT64_MAX, 2.0, 1, 0, 3250, 0},    /* S19 */
+        {"asic", 1323, 0, 2, INT64_MIN, INT64_MAX, 2.0, 1, 0, 2646, 0}, /* 2 x S9 */
         {"research_job", 2400, 0, 4, 5000, 9000, 10.0, 2, 4999, 0, 0},
         {"research_job", 2400, 0, 4, 5000, 9000, 10.0, 2, 5000, 9600, 0},
         {"research_job", 2400, 0, 4, 5000, 9000, 10.0, 2, 8999, 9600, 0},
         {"research_job", 2400, 0, 4, 5000, 9000, 10.0, 2, 9000, 0, 0},
-        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 10.0, 2, 0, 0, 0},      /* at work */
+        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 10.0, 2, 0, 0, 0}, /* at work */
         {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 18.9, 2, 0, 0, 0},
-        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 19.0, 2, 0, 1875, 0},   /* evening */
-        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 3.0, 2, 0, 1875, 0},    /* night */
+        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 19.0, 2, 0, 1875, 0}, /* evening */
+        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 3.0, 2, 0, 1875, 0},  /* night */
         {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 6.99, 2, 0, 1875, 0},
         {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 7.0, 2, 0, 0, 0},
-        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 12.0, 6, 0, 1875, 0},   /* Saturday */
-        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 12.0, 0, 0, 1875, 0},   /* Sunday */
-        {"pc_mining", 0, 0, 10, INT64_MIN, INT64_MAX, 23.0, 4, 0, 400, 0},     /* default 40 W */
+        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 12.0, 6, 0, 1875, 0}, /* Saturday */
+        {"pc_mining", 75, 0, 25, INT64_MIN, INT64_MAX, 12.0, 0, 0, 1875, 0}, /* Sunday */
+        {"pc_mining", 0, 0, 10, INT64_MIN, INT64_MAX, 23.0, 4, 0, 400, 0},   /* default 40 W */
         {"constant", 95, 0, 1, INT64_MIN, INT64_MAX, 12.0, 3, 0, 95, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -110,8 +110,8 @@ static void test_load_models(void **state)
         double p = sim_load_power(&ld, cases[i].hour, cases[i].wday, cases[i].t);
         if (fabs(p - cases[i].want) > cases[i].tol) {
             print_error("case %zu (%s at %.2f h, day %d, t %.0f): %g W, want %g +- %g\n", i,
-                        cases[i].model, cases[i].hour, cases[i].wday, cases[i].t, p,
-                        cases[i].want, cases[i].tol);
+                        cases[i].model, cases[i].hour, cases[i].wday, cases[i].t, p, cases[i].want,
+                        cases[i].tol);
             fail();
         }
     }
@@ -126,14 +126,14 @@ static void test_power_local_time(void **state)
         const char *when;
         double want;
     } cases[] = {
-        {"2026-11-02T03:00", 700 + 25 * 75},   /* Monday night: base + miners */
-        {"2026-11-02T10:00", 6500},            /* Monday working hours */
+        {"2026-11-02T03:00", 700 + 25 * 75}, /* Monday night: base + miners */
+        {"2026-11-02T10:00", 6500},          /* Monday working hours */
         {"2026-11-02T12:45", 700 + 0.7 * 5800},
         {"2026-11-02T20:00", 700 + 25 * 75},
-        {"2026-11-07T10:00", 700 + 25 * 75},   /* Saturday */
-        {"2026-11-08T15:00", 700 + 25 * 75},   /* Sunday */
-        {"2026-11-09T09:30", 6500},            /* Monday again */
-        {"2026-10-17T19:30", 700},             /* Saturday before the trojan arrives */
+        {"2026-11-07T10:00", 700 + 25 * 75}, /* Saturday */
+        {"2026-11-08T15:00", 700 + 25 * 75}, /* Sunday */
+        {"2026-11-09T09:30", 6500},          /* Monday again */
+        {"2026-10-17T19:30", 700},           /* Saturday before the trojan arrives */
     };
     memset(&s, 0, sizeof s);
     s.enabled = 1;
@@ -216,8 +216,8 @@ static void test_energy(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         memset(&s, 0, sizeof s);
         s.enabled = 1;
-        s.loads[0] = load(cases[i].model, cases[i].w, 0, cases[i].count, cases[i].from,
-                          cases[i].to);
+        s.loads[0] =
+            load(cases[i].model, cases[i].w, 0, cases[i].count, cases[i].from, cases[i].to);
         s.n_loads = 1;
         double e = sim_energy(&s, TZ, cases[i].t0, cases[i].t1);
         if (fabs(e - cases[i].want_wh) > cases[i].tol_wh) {
@@ -317,8 +317,8 @@ static void test_device_weeks(void **state)
     char err[256];
     double origin = (double)at("2026-11-02T00:00"), t = origin, step = 60.0;
     struct timespec a, b;
-    sim_dev_t *dev = sim_dev_new(d, profile_set_find(ps, d->profile), "gw", TZ, origin, err,
-                                 sizeof err);
+    sim_dev_t *dev =
+        sim_dev_new(d, profile_set_find(ps, d->profile), "gw", TZ, origin, err, sizeof err);
     assert_non_null(dev);
     clock_gettime(CLOCK_MONOTONIC, &a);
     while (t < origin + 28 * 86400) {
@@ -336,8 +336,8 @@ static void test_device_weeks(void **state)
     assert_non_null(tot);
     double e1 = sim_energy(&d->channels[0].sim, TZ, origin, t);
     double e2 = sim_energy(&d->channels[1].sim, TZ, origin, t);
-    print_message("L1 %.3f kWh (truth %.3f), L2 %.3f kWh (truth %.3f)\n", l1->wh / 1000,
-                  e1 / 1000, l2->wh / 1000, e2 / 1000);
+    print_message("L1 %.3f kWh (truth %.3f), L2 %.3f kWh (truth %.3f)\n", l1->wh / 1000, e1 / 1000,
+                  l2->wh / 1000, e2 / 1000);
     assert_true(fabs(l1->wh - e1) < 1e-9 * e1);
     assert_true(fabs(l2->wh - e2) < 1e-9 * e2);
     /* An unsimulated phase draws nothing; the total is the sum of the phases. */
@@ -401,8 +401,7 @@ static void test_garbage_rows(void **state)
             }
         }
     }
-    print_message("garbage: %zu draws all rejected; %zu rows cannot tell garbage\n", tried,
-                  blind);
+    print_message("garbage: %zu draws all rejected; %zu rows cannot tell garbage\n", tried, blind);
     assert_true(tried > 0);
     profile_set_free(ps);
 }
@@ -435,8 +434,8 @@ static void test_profiles_decode(void **state)
             ch[n].sim.enabled = 1;
             ch[n].sim.noise = 0.02;
             ch[n].sim.seed = (uint32_t)(c + 1);
-            ch[n].sim.loads[0] = load("server", 100.0 + 20.0 * (double)c, 0, 1, INT64_MIN,
-                                      INT64_MAX);
+            ch[n].sim.loads[0] =
+                load("server", 100.0 + 20.0 * (double)c, 0, 1, INT64_MIN, INT64_MAX);
             ch[n].sim.n_loads = 1;
             n++;
         }
@@ -457,8 +456,8 @@ static void test_profiles_decode(void **state)
                                             (uint32_t)reg->sf_address - rg->start];
                 if (profile_decode(reg, rg->words + (dev->row_addr[r] - rg->start), sf, &v) != 0)
                     fail_msg("%s line %d (%s/%s) at +%d days: %s (value %g, sf %d)", p->name,
-                             reg->line, reg->channel, profile_quantity_name(reg->quantity),
-                             2 * k, wa_strerror(errno), v, sf);
+                             reg->line, reg->channel, profile_quantity_name(reg->quantity), 2 * k,
+                             wa_strerror(errno), v, sf);
                 checked++;
             }
         }
@@ -494,36 +493,38 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-#define SERVER_CONF \
-    "timezone = \"Asia/Shanghai\";\n" \
-    "sites = ( { id = \"s\"; name = \"S\"; buses = (\n" \
-    " { id = \"gw\"; tcp = \"127.0.0.1:%d\"; devices = (\n" \
-    "  { id = \"m1\"; unit = 1; profile = \"eastron-sdm630\"; channels = (\n" \
-    "    { id = \"l1\"; source = \"L1\"; simulate = { noise = 0.0; loads = (\n" \
-    "        { model = \"constant\"; w = 1000.0; } ); }; },\n" \
-    "    { id = \"l2\"; source = \"L2\"; simulate = { noise = 0.02; loads = (\n" \
-    "        { model = \"server\"; w = 400.0; count = 3; },\n" \
-    "        { model = \"gpu_rig\"; count = 2; from = \"2026-11-03T12:00\"; } ); }; },\n" \
-    "    { id = \"l3\"; source = \"L3\"; simulate = { loads = (\n" \
-    "        { model = \"office\"; w = 5000.0; base_w = 800.0; } ); }; } ); },\n" \
+#define SERVER_CONF                                                                                \
+    "timezone = \"Asia/Shanghai\";\n"                                                              \
+    "sites = ( { id = \"s\"; name = \"S\"; buses = (\n"                                            \
+    " { id = \"gw\"; tcp = \"127.0.0.1:%d\"; devices = (\n"                                        \
+    "  { id = \"m1\"; unit = 1; profile = \"eastron-sdm630\"; channels = (\n"                      \
+    "    { id = \"l1\"; source = \"L1\"; simulate = { noise = 0.0; loads = (\n"                    \
+    "        { model = \"constant\"; w = 1000.0; } ); }; },\n"                                     \
+    "    { id = \"l2\"; source = \"L2\"; simulate = { noise = 0.02; loads = (\n"                   \
+    "        { model = \"server\"; w = 400.0; count = 3; },\n"                                     \
+    "        { model = \"gpu_rig\"; count = 2; from = \"2026-11-03T12:00\"; } ); }; },\n"          \
+    "    { id = \"l3\"; source = \"L3\"; simulate = { loads = (\n"                                 \
+    "        { model = \"office\"; w = 5000.0; base_w = 800.0; } ); }; } ); },\n"                  \
     "  { id = \"slow\"; unit = 2; profile = \"eastron-sdm630\"; faults = { timeout = 1.0; }; },\n" \
-    "  { id = \"failing\"; unit = 3; profile = \"eastron-sdm630\"; faults = { exception = 1.0; }; },\n" \
-    "  { id = \"flaky\"; unit = 4; profile = \"eastron-sdm630\"; faults = { drop = 1.0; }; },\n" \
-    "  { id = \"blocky\"; unit = 5; profile = \"eastron-sdm630\"; faults = { reject_over = 10; }; },\n" \
-    "  { id = \"noisy\"; unit = 6; profile = \"eastron-sdm630\"; faults = { garbage = 1.0; };\n" \
-    "    channels = ( { id = \"l1\"; source = \"L1\"; simulate = { loads = (\n" \
-    "        { model = \"constant\"; w = 1000.0; } ); }; } ); },\n" \
-    "  { id = \"gone\"; unit = 7; profile = \"eastron-sdm630\"; faults = { dead = true; }; },\n" \
-    "  { id = \"ss\"; unit = 8; profile = \"test-sunspec-203\"; channels = (\n" \
-    "    { id = \"total\"; simulate = { noise = 0.0; loads = (\n" \
-    "        { model = \"constant\"; w = 4321.0; } ); }; } ); } ); },\n" \
+    "  { id = \"failing\"; unit = 3; profile = \"eastron-sdm630\"; faults = { exception = 1.0; "   \
+    "}; },\n"                                                                                      \
+    "  { id = \"flaky\"; unit = 4; profile = \"eastron-sdm630\"; faults = { drop = 1.0; }; },\n"   \
+    "  { id = \"blocky\"; unit = 5; profile = \"eastron-sdm630\"; faults = { reject_over = 10; "   \
+    "}; },\n"                                                                                      \
+    "  { id = \"noisy\"; unit = 6; profile = \"eastron-sdm630\"; faults = { garbage = 1.0; };\n"   \
+    "    channels = ( { id = \"l1\"; source = \"L1\"; simulate = { loads = (\n"                    \
+    "        { model = \"constant\"; w = 1000.0; } ); }; } ); },\n"                                \
+    "  { id = \"gone\"; unit = 7; profile = \"eastron-sdm630\"; faults = { dead = true; }; },\n"   \
+    "  { id = \"ss\"; unit = 8; profile = \"test-sunspec-203\"; channels = (\n"                    \
+    "    { id = \"total\"; simulate = { noise = 0.0; loads = (\n"                                  \
+    "        { model = \"constant\"; w = 4321.0; } ); }; } ); } ); },\n"                           \
     " { id = \"rs\"; serial = { device = \"%s\"; baud = 9600; parity = \"even\"; }; devices = (\n" \
-    "  { id = \"r1\"; unit = 3; profile = \"eastron-sdm120\"; channels = (\n" \
-    "    { id = \"total\"; simulate = { noise = 0.0; loads = (\n" \
-    "        { model = \"constant\"; w = 2300.0; } ); }; } ); },\n" \
-    "  { id = \"r2\"; unit = 9; profile = \"chint-dtsu666\"; channels = (\n" \
-    "    { id = \"a\"; source = \"L1\"; simulate = { noise = 0.0; loads = (\n" \
-    "        { model = \"asic\"; } ); }; } ); } ); }\n" \
+    "  { id = \"r1\"; unit = 3; profile = \"eastron-sdm120\"; channels = (\n"                      \
+    "    { id = \"total\"; simulate = { noise = 0.0; loads = (\n"                                  \
+    "        { model = \"constant\"; w = 2300.0; } ); }; } ); },\n"                                \
+    "  { id = \"r2\"; unit = 9; profile = \"chint-dtsu666\"; channels = (\n"                       \
+    "    { id = \"a\"; source = \"L1\"; simulate = { noise = 0.0; loads = (\n"                     \
+    "        { model = \"asic\"; } ); }; } ); } ); }\n"                                            \
     "); } );\n"
 
 /* Starts the simulator in a thread on the first free port of 25000-25999 from a per-process
@@ -678,8 +679,8 @@ static int mbpoll_floats(int port, int unit, int ref, int n, double *out)
     int got = 0;
     FILE *f;
     snprintf(cmd, sizeof cmd,
-             "mbpoll -m tcp -a %d -r %d -c %d -t 3:float -B -1 -p %d 127.0.0.1 2>&1", unit, ref,
-             n, port);
+             "mbpoll -m tcp -a %d -r %d -c %d -t 3:float -B -1 -p %d 127.0.0.1 2>&1", unit, ref, n,
+             port);
     f = popen(cmd, "r");
     assert_non_null(f);
     while (fgets(line, sizeof line, f)) {
@@ -711,8 +712,8 @@ static void test_tcp_values(void **state)
     assert_int_equal(mbpoll_floats(s.port, 1, 13, 2, mb), 2);
     print_message("mbpoll: L1 %.6g W, L2 %.6g W\n", mb[0], mb[1]);
     assert_true(near(mb[0], 1000.0, 1e-6));
-    assert_true(near(mb[1], sim_power(&s.cfg->sites[0].buses[0].devices[0].channels[1].sim,
-                                      TZ, t1), 1e-5));
+    assert_true(
+        near(mb[1], sim_power(&s.cfg->sites[0].buses[0].devices[0].channels[1].sim, TZ, t1), 1e-5));
 
     /* Several clients at once, interleaved. */
     modbus_t *c2 = tcp_client(&s, 1), *c3 = tcp_client(&s, 1);
@@ -734,7 +735,7 @@ static void test_tcp_values(void **state)
     assert_int_equal(modbus_read_input_registers(ctx, (int)end - 2, 2, w), 2);
     assert_int_equal(modbus_read_input_registers(ctx, (int)end - 2, 4, w), -1); /* runs off */
     assert_int_equal(errno, EMBXILADD);
-    assert_int_equal(modbus_read_registers(ctx, 0x0000, 2, w), -1);      /* no holding map */
+    assert_int_equal(modbus_read_registers(ctx, 0x0000, 2, w), -1); /* no holding map */
     assert_int_equal(errno, EMBXILADD);
     assert_int_equal(modbus_read_input_registers(ctx, 0, 125, w), 125);
     modbus_close(c2);
@@ -868,7 +869,10 @@ static void test_tcp_raw(void **state)
         const char *what;
     } refused[] = {
         {{0, 2, 0, 0, 0, 6, 1, 0x06, 0x00, 0x0C, 0x12, 0x34}, 12, 0x86, 1, "write single"},
-        {{0, 3, 0, 0, 0, 11, 1, 0x10, 0x00, 0x0C, 0x00, 0x02, 4, 1, 2, 3, 4}, 17, 0x90, 1,
+        {{0, 3, 0, 0, 0, 11, 1, 0x10, 0x00, 0x0C, 0x00, 0x02, 4, 1, 2, 3, 4},
+         17,
+         0x90,
+         1,
          "write multiple"},
         {{0, 4, 0, 0, 0, 6, 1, 0x05, 0x00, 0x01, 0xFF, 0x00}, 12, 0x85, 1, "write coil"},
         {{0, 5, 0, 0, 0, 5, 1, 0x2B, 0x0E, 0x01, 0x00}, 11, 0xAB, 1, "device identification"},
@@ -1000,7 +1004,7 @@ static void test_sunspec(void **state)
     assert_int_equal(modbus_read_registers(ctx, 40000, 4, w), 4);
     assert_int_equal(w[0], 0x5375); /* "SunS" */
     assert_int_equal(w[1], 0x6E53);
-    assert_int_equal(w[2], 1);      /* common model */
+    assert_int_equal(w[2], 1); /* common model */
     assert_int_equal(w[3], 66);
     assert_int_equal(modbus_read_registers(ctx, 40004, 16, w), 16);
     assert_int_equal(w[0], ('w' << 8) | 'a');
