@@ -22,7 +22,6 @@
 #define MAX_USAGES 256    /* locals before one main item, ranges expanded */
 #define MAX_STACK 8       /* Push depth */
 #define MAX_DEPTH 32      /* collection nesting we track (paths keep USBHID_PATH_MAX) */
-#define MAX_SIBLINGS 32   /* distinct collection usages counted per parent */
 
 /* HID 1.11, 6.2.2.2: short item prefix; 0xFE introduces a long item (6.2.2.3). */
 #define ITEM_LONG 0xFE
@@ -48,10 +47,6 @@ typedef struct globals {
 typedef struct level {
     uint32_t usage;
     uint8_t inst;
-    /* children seen so far under this collection: usage and how many */
-    uint32_t child_usage[MAX_SIBLINGS];
-    uint8_t child_count[MAX_SIBLINGS];
-    uint8_t n_children;
 } level_t;
 
 struct usbhid_desc {
@@ -71,7 +66,7 @@ typedef struct parser {
     size_t n_usages;
     int have_umin;
     uint32_t umin;
-    level_t lv[MAX_DEPTH + 1];  /* lv[0] is the root: holds the top-level collections */
+    level_t lv[MAX_DEPTH + 1];  /* lv[1..depth] are the open collections */
     int depth;
 } parser_t;
 
@@ -192,34 +187,19 @@ static int main_field(parser_t *p, int tag, uint32_t data, size_t at, char *err,
     return 0;
 }
 
-static void open_collection(parser_t *p)
+static void open_collection(parser_t *p, uint32_t kind)
 {
     uint32_t u = p->n_usages ? p->usages[0] : 0;
-    level_t *parent = &p->lv[p->depth < MAX_DEPTH ? p->depth : MAX_DEPTH];
-    uint8_t inst = 1;
-    int found = 0;
-    for (uint8_t i = 0; i < parent->n_children; i++) {
-        if (parent->child_usage[i] == u) {
-            if (parent->child_count[i] < 255)
-                parent->child_count[i]++;
-            inst = parent->child_count[i];
-            found = 1;
-            break;
-        }
-    }
-    if (!found && parent->n_children < MAX_SIBLINGS) {
-        parent->child_usage[parent->n_children] = u;
-        parent->child_count[parent->n_children] = 1;
-        parent->n_children++;
-    }
     if (p->depth == 0 && p->d->first_app_usage == 0)
         p->d->first_app_usage = u;
     p->depth++;
     if (p->depth <= MAX_DEPTH) {
         level_t *lv = &p->lv[p->depth];
-        memset(lv, 0, sizeof *lv);
         lv->usage = u;
-        lv->inst = inst;
+        /* HID 1.11, 6.2.2.6: collection types 0x80-0xFF are vendor-defined.  MGE/Eaton use
+         * them to number collections of the same kind (Flow 1..4, Outlet 1..n) and NUT reads
+         * the low 7 bits as that index (its "UPS.Flow.[4]" paths). */
+        lv->inst = kind >= 0x80 && kind <= 0xFF ? (uint8_t)(kind & 0x7F) : 0;
     }
 }
 
@@ -235,7 +215,7 @@ static int item(parser_t *p, int type, int tag, uint32_t v, int bytes, size_t at
             if (main_field(p, tag, v, at, err, errlen) < 0)
                 return -1;
             break;
-        case MAIN_COLLECTION: open_collection(p); break;
+        case MAIN_COLLECTION: open_collection(p, v); break;
         case MAIN_END:
             if (p->depth > 0)
                 p->depth--;

@@ -163,7 +163,7 @@ static size_t put(char *buf, size_t len, size_t at, uint32_t usage, uint8_t inst
     if (w < 0)
         return at;
     at += (size_t)w;
-    if (inst > 1 && at < len) {
+    if (inst > 0 && at < len) {
         w = snprintf(buf + at, len - at, ".[%u]", inst);
         if (w > 0)
             at += (size_t)w;

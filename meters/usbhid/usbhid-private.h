@@ -54,7 +54,7 @@ const char *usbhid_usage_name(uint32_t usage);
 uint32_t usbhid_usage_parse(const char *name);
 
 /* A usage path pattern parsed from NUT's notation, e.g. "UPS.Flow.[4].ConfigApparentPower":
- * collection usages, the instance each must have (0 = any), and the leaf usage. */
+ * collection usages, the index each must carry (0 = any), and the leaf usage. */
 typedef struct usbhid_pattern {
     uint32_t path[USBHID_PATH_MAX];
     uint8_t inst[USBHID_PATH_MAX];

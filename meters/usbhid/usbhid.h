@@ -39,8 +39,9 @@ typedef enum { USBHID_INPUT = 1, USBHID_OUTPUT = 2, USBHID_FEATURE = 3 } usbhid_
 
 /* One value in a report, after the descriptor's global and local state has been applied.
  * Usages are 32-bit (page << 16 | id).  path[0..depth-1] are the usages of the enclosing
- * collections from the outermost; inst[i] counts collections with the same usage under the
- * same parent, from 1 (NUT writes UPS.Flow.[4] for the fourth Flow). */
+ * collections from the outermost; inst[i] is the index a collection carries in a
+ * vendor-defined collection type (0x80 | n, as MGE/Eaton number their Flows; NUT writes
+ * UPS.Flow.[4]), 0 for none. */
 typedef struct usbhid_field {
     uint8_t report_id;          /* 0 when the descriptor declares no report IDs */
     uint8_t type;               /* usbhid_report_type_t */
@@ -80,7 +81,7 @@ size_t usbhid_report_len(const usbhid_desc_t *d, uint8_t type, uint8_t id);
 int usbhid_desc_is_power(const usbhid_desc_t *d);
 
 /* Writes the field's path in NUT's notation ("UPS.Output.ActivePower", vendor usages as
- * "ffff0010", instances above 1 as ".[n]") into buf.  Returns buf. */
+ * "ffff0010", collection indexes as ".[n]") into buf.  Returns buf. */
 char *usbhid_path_format(const usbhid_field_t *f, char *buf, size_t len);
 
 /* Extracts the field's raw value from a report (rep starts with the ID byte when the

@@ -102,7 +102,7 @@ void model_eaton(dbuild_t *d)
     d_end(d);
     for (int i = 1; i <= 4; i++) {
         d_usage(d, FLOW);
-        d_coll(d, 0);
+        d_coll(d, (uint8_t)(0x80 | i)); /* MGE's numbered collections: Flow.[i] */
         d_rid(d, (uint8_t)(0x10 + i));
         d_var(d, FLOWID, 8, 0, 255, 0, 0, 0);
         if (i == 4) {
@@ -197,5 +197,36 @@ void model_single(dbuild_t *d)
     d_var(d, CFG_ACTIVE, 16, 0, 65535, WATT, 7, 0);
     d_var(d, CFG_APPARENT, 16, 0, 65535, WATT, 7, 0);
     d_end(d);
+    d_end(d);
+}
+
+void model_single_mge(dbuild_t *d)
+{
+    start(d);
+    d_rid(d, 1);
+    d_usage(d, POWERSUMMARY);
+    d_coll(d, 0);
+    d_var(d, LOAD, 8, 0, 100, 0, 0, 0);
+    d_end(d);
+    d_usage(d, POWERCONVERTER);
+    d_coll(d, 0);
+    d_usage(d, OUTPUT);
+    d_coll(d, 0);
+    d_var(d, ACTIVE, 16, 0, 65535, WATT, 7, 0);
+    d_var(d, APPARENT, 16, 0, 65535, WATT, 7, 0);
+    d_var(d, VOLTAGE, 16, 0, 65535, VOLT, 6, 0);
+    d_var(d, CURRENT, 16, 0, 65535, AMP, -2, 0);
+    d_end(d);
+    d_end(d);
+    for (int i = 1; i <= 4; i++) {
+        d_usage(d, FLOW);
+        d_coll(d, (uint8_t)(0x80 | i)); /* MGE's numbered collections: Flow.[i] */
+        d_var(d, FLOWID, 8, 0, 255, 0, 0, 0);
+        if (i == 4) {
+            d_var(d, CFG_APPARENT, 16, 0, 65535, WATT, 7, 0);
+            d_var(d, CFG_ACTIVE, 16, 0, 65535, WATT, 7, 0);
+        }
+        d_end(d);
+    }
     d_end(d);
 }

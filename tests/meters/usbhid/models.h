@@ -39,6 +39,9 @@ void model_eaton(dbuild_t *d);      /* 0463: PowerConverter.Output, Flow.[4], Po
 void model_cps(dbuild_t *d);        /* 0764:0501: output voltage with HVT's copied range */
 void model_apc(dbuild_t *d);        /* 051d: load and rating only */
 void model_tripplite(dbuild_t *d);  /* 09ae:3016: Outlet power, PowerSummary.Voltage */
-void model_single(dbuild_t *d);     /* every value in feature report 1 (order-free replay) */
+/* Every value in feature report 1, so that a replay does not depend on request order:
+ * CyberPower's layout (UPS.Output.*) and Eaton/MGE's (PowerConverter.Output, Flow.[4]). */
+void model_single(dbuild_t *d);
+void model_single_mge(dbuild_t *d);
 
 #endif

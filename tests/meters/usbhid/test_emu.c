@@ -352,6 +352,88 @@ static void test_emu_disconnect_reenumerate(void **state)
     assert_true(st.disconnects >= 1);
 }
 
+/* An APC-like unit reports load and rating only: power is load x rating, marked estimated in
+ * the sample; samples go to an RRD channel with energy integrated from them. */
+static void test_emu_apc_estimated_into_rrd(void **state)
+{
+    struct bed *b = *state;
+    emu_dev_t d;
+    dbuild_t db;
+    emu_pcap_t p;
+    char pcap[300], err[256], data[300], file[600];
+    usbhid_sample_t s;
+    static const uint8_t r0c[] = {0x0C, 25}, r0d[] = {0x0D, 0xE6, 0x00}, r0e[] = {0x0E, 0x58, 0x02};
+    model_apc(&db);
+    memset(&d, 0, sizeof d);
+    d.vid = 0x051d;
+    d.pid = 0x0002;
+    d.bcd = 0x0106;
+    d.bus = 1;
+    d.addr = 12;
+    d.port = "3";
+    d.manufacturer = "American Power Conversion";
+    d.product = "Back-UPS ES 700";
+    d.serial = "4B1234P56789";
+    d.rdesc = db.b;
+    d.rdesc_len = db.n;
+    d.ep_in = 0x81;
+    d.ep_size = 8;
+    pcap_path(b, pcap, sizeof pcap);
+    assert_int_equal(emu_pcap_open(&p, pcap, d.bus, d.addr), 0);
+    emu_open_sequence(&p, &d);
+    for (int i = 0; i < 3; i++) {
+        emu_get_report(&p, 3, 0x0C, 2, r0c, sizeof r0c);
+        emu_get_report(&p, 3, 0x0D, 3, r0d, sizeof r0d);
+        emu_get_report(&p, 3, 0x0E, 3, r0e, sizeof r0e);
+    }
+    emu_pcap_close(&p);
+    bed_add(b, &d, pcap, 0);
+
+    snprintf(data, sizeof data, "%s/rrd", b->dir);
+    storage_t *st = storage_open(data, NULL, err, sizeof err);
+    assert_non_null(st);
+    storage_layout_t lay = {60, 35, 300, 400, 3600, 1830};
+    int64_t t0 = 1767225600; /* 2026-01-01 00:00 UTC: a fixed time, so that RRD steps align */
+    assert_int_equal(storage_ensure(st, "site/ups-apc/output", &lay, t0 - 60, err, sizeof err), 0);
+    usbhid_energy_t e;
+    usbhid_energy_init(&e, 0, 180);
+
+    usbhid_match_t m = {.vid = 0x051d};
+    usbhid_opts_t o = quick_opts();
+    b->u = usbhid_new(&m, &o, err, sizeof err);
+    assert_non_null(b->u);
+    for (int i = 0; i < 3; i++) {
+        if (usbhid_read(b->u, &s, err, sizeof err) != 0)
+            fail_msg("read %d: %s", i, err);
+        assert_val(s.v[USBHID_Q_POWER_W], 150, 1e-9);
+        assert_int_equal(s.estimated, 1u << USBHID_Q_POWER_W);
+        assert_string_equal(s.how, "load 25.0 % x nominal 600 W (device)");
+        assert_true(isnan(s.v[USBHID_Q_POWER_VA]));
+        assert_val(s.v[USBHID_Q_VOLTAGE], 230, 1e-9);
+        int64_t t = t0 + 60 * i;
+        usbhid_energy_add(&e, (double)t, s.v[USBHID_Q_POWER_W], 1);
+        storage_sample_t ss;
+        for (int k = 0; k < STORAGE_DS_COUNT_; k++)
+            ss.v[k] = NAN;
+        ss.v[STORAGE_DS_POWER] = s.v[USBHID_Q_POWER_W];
+        ss.v[STORAGE_DS_ENERGY] = e.wh;
+        ss.v[STORAGE_DS_VOLTAGE] = s.v[USBHID_Q_VOLTAGE];
+        assert_int_equal(storage_put(st, "site/ups-apc/output", t, &ss), 0);
+    }
+    assert_int_equal(storage_flush(st, err, sizeof err), 0);
+    assert_int_equal(storage_path(st, "site/ups-apc/output", file, sizeof file), 0);
+    storage_close(st);
+    int64_t lt;
+    storage_sample_t last;
+    assert_int_equal(storage_last(file, &lt, &last, err, sizeof err), 0);
+    assert_int_equal(lt, t0 + 120);
+    assert_val(last.v[STORAGE_DS_POWER], 150, 1e-6);
+    /* 150 W for two minutes */
+    assert_val(last.v[STORAGE_DS_ENERGY], 5.0, 1e-6);
+    assert_val(e.wh_estimated, 5.0, 1e-9);
+    assert_int_equal(e.gaps, 0);
+}
+
 /* umockdev reports every interrupt read that the recording does not answer (the drain's
  * normal outcome); those lines are dropped, everything else is passed on. */
 static void quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
@@ -370,6 +452,7 @@ int tu_run_emu(void)
         cmocka_unit_test_setup_teardown(test_emu_interrupt_and_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emu_timeouts_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emu_disconnect_reenumerate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emu_apc_estimated_into_rrd, setup, teardown),
     };
     if (!getenv("LD_PRELOAD") || !strstr(getenv("LD_PRELOAD"), "umockdev")) {
         fprintf(stderr, "--umockdev: run under umockdev-wrapper\n");
