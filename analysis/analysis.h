@@ -237,6 +237,7 @@ typedef struct an_site_result {
     char id[SC_ID_MAX];
     char name[SC_NAME_MAX];
     char tz[SC_ID_MAX];
+    int64_t from, to;       /* the site's window: --to, else its newest data; --from, else 28 d */
     an_channel_result_t *channels;
     size_t n_channels;
     double kwh, excess_kwh, kgce, kgco2, cost, days;
@@ -244,7 +245,7 @@ typedef struct an_site_result {
 } an_site_result_t;
 
 typedef struct an_result {
-    int64_t from, to;
+    int64_t from, to;       /* the earliest site's from, the latest site's to */
     an_factors_t factors;
     an_site_result_t *sites;
     size_t n_sites;

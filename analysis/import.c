@@ -228,9 +228,38 @@ static int parse_stamp(const char *s, struct stamp *st)
     return 0;
 }
 
+/* The zone's offset over one local day, so that a day's rows cost two zone look-ups, not one
+ * each (a look-up switches TZ and reloads the zone: about 40 us).  A day with a clock change
+ * is not uniform and its rows are converted one by one. */
+struct day_cache {
+    int y, mo, d;
+    int uniform;
+    int64_t offset; /* local minus UTC, s */
+};
+
+/* The local midnight of y-mo-d in tz, as Unix seconds, and the wall-clock midnight as if UTC. */
+static int local_midnight(int y, int mo, int d, const char *tz, int64_t *t, int64_t *wall)
+{
+    char iso[48];
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
+    *wall = (int64_t)timegm(&tm);
+    snprintf(iso, sizeof iso, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    return wa_time_parse(iso, tz, t);
+}
+
+static void day_cache_fill(struct day_cache *dc, const struct stamp *st, const char *tz)
+{
+    int64_t t0, w0, t1, w1;
+    dc->y = st->y, dc->mo = st->mo, dc->d = st->d;
+    dc->uniform = local_midnight(st->y, st->mo, st->d, tz, &t0, &w0) == 0 &&
+                  local_midnight(st->y, st->mo, st->d + 1, tz, &t1, &w1) == 0 &&
+                  t1 - t0 == w1 - w0;
+    dc->offset = w0 - t0;
+}
+
 /* Unix seconds of a parsed stamp; local times in tz.  -1 with EINVAL for a date that does not
  * exist (31 April) or a local time skipped by a clock change. */
-static int stamp_time(const struct stamp *st, const char *tz, int64_t *out)
+static int stamp_time(const struct stamp *st, const char *tz, struct day_cache *dc, int64_t *out)
 {
     if (st->unix_s) {
         *out = st->t;
@@ -241,13 +270,19 @@ static int stamp_time(const struct stamp *st, const char *tz, int64_t *out)
         h = 0;
         extra = 86400;
     }
+    struct tm tm = {.tm_year = st->y - 1900, .tm_mon = st->mo - 1, .tm_mday = st->d,
+                    .tm_hour = h, .tm_min = st->mi, .tm_sec = st->s};
+    time_t wall = timegm(&tm);
+    if (tm.tm_mday != st->d)
+        return -1;
     if (st->has_off) {
-        struct tm tm = {.tm_year = st->y - 1900, .tm_mon = st->mo - 1, .tm_mday = st->d,
-                        .tm_hour = h, .tm_min = st->mi, .tm_sec = st->s};
-        time_t t = timegm(&tm);
-        if (tm.tm_mday != st->d)
-            return -1;
-        *out = (int64_t)t - st->off_s + extra;
+        *out = (int64_t)wall - st->off_s + extra;
+        return 0;
+    }
+    if (dc->y != st->y || dc->mo != st->mo || dc->d != st->d)
+        day_cache_fill(dc, st, tz);
+    if (dc->uniform) {
+        *out = (int64_t)wall - dc->offset + extra;
         return 0;
     }
     char iso[32];
@@ -477,6 +512,7 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
     int n_cols = 0;
     an_unit_t unit = o->unit;
     int step = o->step;
+    struct day_cache dc = {0};
 
     while (next_line(&cur, end, &ln)) {
         if (blank(&ln) || (ln.len && ln.p[0] == '#'))
@@ -576,7 +612,7 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
             }
         }
         int64_t t;
-        if (stamp_time(&st, o->tz, &t) < 0) {
+        if (stamp_time(&st, o->tz, &dc, &t) < 0) {
             bad_row(&ps, ln.no, "'%.40s' is not a time that exists in %s", f[0],
                     o->tz && *o->tz ? o->tz : "the local zone");
             continue;
@@ -599,7 +635,7 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
                 }
             }
             for (int j = 1; j < n && ok; j++) {
-                double v;
+                double v = NAN;
                 parse_value(f[j], &v);
                 if (push(&ps, t + (int64_t)(j - 1) * step, v, ln.no) < 0) {
                     e = ENOMEM;

@@ -152,6 +152,8 @@ cJSON *an_result_json(const an_result_t *r)
         cJSON_AddStringToObject(o, "site", site->id);
         cJSON_AddStringToObject(o, "name", site->name);
         cJSON_AddStringToObject(o, "tz", site->tz);
+        num(o, "from", (double)site->from);
+        num(o, "to", (double)site->to);
         num(o, "days", site->days);
         num(o, "kwh", site->kwh);
         num(o, "excess_kwh", site->excess_kwh);

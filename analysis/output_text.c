@@ -39,9 +39,13 @@ int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen)
     for (size_t s = 0; s < r->n_sites; s++) {
         const an_site_result_t *site = &r->sites[s];
         const char *tz = site->tz[0] ? site->tz : NULL;
-        fprintf(out, "site %s (%s): %s kWh in %.1f days, %s kgce, %s kg CO2\n", site->id,
+        fprintf(out, "site %s (%s): %s kWh in %.1f days, %s kgce, %s kg CO2", site->id,
                 site->name, fmt(site->kwh, 4, a, sizeof a), site->days,
                 fmt(site->kgce, 4, b, sizeof b), fmt(site->kgco2, 4, c1, sizeof c1));
+        if (site->from != r->from || site->to != r->to)
+            fprintf(out, "  (%s .. %s UTC)", wa_time_format(site->from, "UTC", a, sizeof a),
+                    wa_time_format(site->to, "UTC", b, sizeof b));
+        fputc('\n', out);
         for (size_t i = 0; i < site->n_channels; i++) {
             const an_channel_result_t *c = &site->channels[i];
             const an_energy_t *en = &c->energy;

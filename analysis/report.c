@@ -229,9 +229,13 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
     const an_factors_t *f = &r->factors;
     d->begin(out, o->title ? o->title : "Unexplained electricity loads: savings statement");
 
-    snprintf(line, sizeof line, "Period: %s to %s UTC (%.1f days). Factors: %s.",
+    int same = 1;
+    for (size_t s = 0; s < r->n_sites; s++)
+        same &= r->sites[s].from == r->from && r->sites[s].to == r->to;
+    snprintf(line, sizeof line, "Period: %s to %s UTC (%.1f days%s). Factors: %s.",
              wa_time_format(r->from, "UTC", a, sizeof a), wa_time_format(r->to, "UTC", b, sizeof b),
-             (double)(r->to - r->from) / 86400.0, f->name);
+             (double)(r->to - r->from) / 86400.0,
+             same ? "" : "; each site's own period is in the table", f->name);
     d->para(out, line);
 
     d->heading(out, "Statement");
@@ -254,23 +258,27 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
     }
 
     d->heading(out, "Figures per site");
-    static const char *const head[] = {"Site", "kWh in period", "Unexplained kWh",
-                                       "Saving kWh/day", "kgce/day", "t standard coal/year",
-                                       "t CO2/year"};
-    d->table(out, head, 7, 1);
+    static const char *const head[] = {"Site", "Period (UTC)", "kWh in period",
+                                       "Unexplained kWh", "Saving kWh/day", "kgce/day",
+                                       "t standard coal/year", "t CO2/year"};
+    d->table(out, head, 8, 1);
     for (size_t s = 0; s <= r->n_sites; s++) {
         int total = s == r->n_sites;
-        const an_savings_t *sv = total ? &r->savings : &r->sites[s].savings;
-        char c[7][64];
-        snprintf(c[0], sizeof c[0], "%s", total ? "All sites" : r->sites[s].id);
-        fixed(total ? r->kwh : r->sites[s].kwh, 1, c[1], sizeof c[1]);
-        fixed(total ? r->excess_kwh : r->sites[s].excess_kwh, 1, c[2], sizeof c[2]);
-        fixed(sv->kwh_per_day, 1, c[3], sizeof c[3]);
-        fixed(sv->kgce_per_day, 1, c[4], sizeof c[4]);
-        fixed(sv->tce_per_year, 2, c[5], sizeof c[5]);
-        fixed(sv->tco2_per_year, 2, c[6], sizeof c[6]);
-        const char *cells[7] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
-        d->table(out, cells, 7, 0);
+        const an_site_result_t *site = total ? NULL : &r->sites[s];
+        const an_savings_t *sv = total ? &r->savings : &site->savings;
+        char c[8][64], p0[24], p1[24];
+        snprintf(c[0], sizeof c[0], "%s", total ? "All sites" : site->id);
+        snprintf(c[1], sizeof c[1], "%.10s to %.10s",
+                 wa_time_format(total ? r->from : site->from, "UTC", p0, sizeof p0),
+                 wa_time_format(total ? r->to : site->to, "UTC", p1, sizeof p1));
+        fixed(total ? r->kwh : site->kwh, 1, c[2], sizeof c[2]);
+        fixed(total ? r->excess_kwh : site->excess_kwh, 1, c[3], sizeof c[3]);
+        fixed(sv->kwh_per_day, 1, c[4], sizeof c[4]);
+        fixed(sv->kgce_per_day, 1, c[5], sizeof c[5]);
+        fixed(sv->tce_per_year, 2, c[6], sizeof c[6]);
+        fixed(sv->tco2_per_year, 2, c[7], sizeof c[7]);
+        const char *cells[8] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
+        d->table(out, cells, 8, 0);
     }
     d->table_end(out);
 
@@ -419,7 +427,8 @@ static void write_csv(const an_result_t *r, const an_report_opts_t *o, FILE *out
         const an_savings_t *sv = total ? &r->savings : &site->savings;
         an_csv_field(out, total ? "all sites" : site->id);
         fprintf(out, ",%lld,%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f,",
-                (long long)r->from, (long long)r->to, total ? r->kwh : site->kwh,
+                (long long)(total ? r->from : site->from), (long long)(total ? r->to : site->to),
+                total ? r->kwh : site->kwh,
                 total ? r->excess_kwh : site->excess_kwh, total ? r->kgce : site->kgce,
                 total ? r->kgco2 : site->kgco2, sv->kwh_per_day, sv->kgce_per_day,
                 sv->tce_per_year, sv->tco2_per_year, sv->cost_per_year);

@@ -360,28 +360,40 @@ static double *fetch_register(const char *file, const storage_series_t *p, int64
     return NULL;
 }
 
-static void analyze_channel(const an_run_opts_t *o, const char *rrdcached, const char *tz,
-                            an_result_t *r, an_channel_result_t *c, int *usable)
+/* A site none of whose files could be read: name each. */
+static void warn_unreadable(const an_run_opts_t *o, an_result_t *r, const an_channel_result_t *c)
+{
+    char err[768];
+    int64_t t;
+    if (storage_last(c->file, &t, NULL, err, sizeof err) == 0)
+        snprintf(err, sizeof err, "%.700s: no data", c->file);
+    warn_skip(o, r, err);
+}
+
+static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
+                            const an_site_result_t *site, an_result_t *r, an_channel_result_t *c,
+                            int *usable)
 {
     char err[512];
     storage_series_t p;
+    const char *tz = site->tz;
     *usable = 0;
-    if (storage_fetch(c->file, NULL, "AVERAGE", r->from, r->to, 0, rrdcached, &p, err,
+    if (storage_fetch(c->file, NULL, "AVERAGE", site->from, site->to, 0, rrdcached, &p, err,
                       sizeof err) < 0) {
         warn_skip(o, r, err);
         return;
     }
     *usable = 1;
     c->step = p.step;
-    double *e = fetch_register(c->file, &p, r->from, r->to, rrdcached);
-    an_energy_compute(p.v, e, p.n, p.start, p.step, r->from, r->to, &c->energy);
+    double *e = fetch_register(c->file, &p, site->from, site->to, rrdcached);
+    an_energy_compute(p.v, e, p.n, p.start, p.step, site->from, site->to, &c->energy);
     free(e);
 
     /* The steps inside the window, for the channel layer. */
     size_t i0 = p.n, i1 = 0;
     for (size_t i = 0; i < p.n; i++) {
         int64_t t = p.start + (int64_t)(i + 1) * p.step;
-        if (t - p.step < r->from || t > r->to)
+        if (t - p.step < site->from || t > site->to)
             continue;
         if (i0 == p.n)
             i0 = i;
@@ -417,32 +429,28 @@ static void analyze_channel(const an_run_opts_t *o, const char *rrdcached, const
     free(p.v);
 }
 
-/* The window: `to` defaults to the newest last update among the files, `from` to 28 days
- * before `to`. */
-static int window(const an_run_opts_t *o, an_result_t *r, char *err, size_t errlen)
+/* A site's window: `to` defaults to the newest last update among its files (sites whose data
+ * ended at different times each get their own last 28 days), `from` to 28 days before `to`. */
+static int window(const an_run_opts_t *o, an_site_result_t *s, char *err, size_t errlen)
 {
-    r->from = o->from;
-    r->to = o->to;
-    if (r->to == 0) {
-        for (size_t s = 0; s < r->n_sites; s++)
-            for (size_t i = 0; i < r->sites[s].n_channels; i++) {
-                int64_t t;
-                char e[256];
-                if (storage_last(r->sites[s].channels[i].file, &t, NULL, e, sizeof e) == 0 &&
-                    t > r->to)
-                    r->to = t;
-            }
-        if (r->to == 0) {
-            errno = ENOENT;
-            return wa_err(err, errlen, "no channel file could be read: no data to analyse");
+    s->from = o->from;
+    s->to = o->to;
+    if (s->to == 0) {
+        for (size_t i = 0; i < s->n_channels; i++) {
+            int64_t t;
+            char e[256];
+            if (storage_last(s->channels[i].file, &t, NULL, e, sizeof e) == 0 && t > s->to)
+                s->to = t;
         }
+        if (s->to == 0)
+            return 1; /* nothing readable: every channel will be warned about */
     }
-    if (r->from == 0)
-        r->from = r->to - (int64_t)DEFAULT_DAYS * SECONDS_PER_DAY;
-    if (r->from >= r->to) {
+    if (s->from == 0)
+        s->from = s->to - (int64_t)DEFAULT_DAYS * SECONDS_PER_DAY;
+    if (s->from >= s->to) {
         errno = EINVAL;
         return wa_err(err, errlen, "the window is empty (from %lld >= to %lld)",
-                      (long long)r->from, (long long)r->to);
+                      (long long)s->from, (long long)s->to);
     }
     return 0;
 }
@@ -460,20 +468,35 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
         rrdcached = o->cfg->storage.rrdcached;
     int rc = o->cfg ? list_from_config(o->cfg, out, err, errlen)
                     : list_from_folders(o->data_dir, out, err, errlen);
-    if (rc < 0 || window(o, out, err, errlen) < 0) {
+    for (size_t s = 0; rc == 0 && s < out->n_sites; s++) {
+        int w = window(o, &out->sites[s], err, errlen);
+        if (w < 0)
+            rc = -1;
+        else if (w == 0 && (out->from == 0 || out->sites[s].from < out->from))
+            out->from = out->sites[s].from;
+        if (w == 0 && out->sites[s].to > out->to)
+            out->to = out->sites[s].to;
+    }
+    if (rc == 0 && out->to == 0) {
+        errno = ENOENT;
+        rc = wa_err(err, errlen, "no channel file could be read: no data to analyse");
+    }
+    if (rc < 0) {
         int e = errno;
         an_result_free(out);
         errno = e;
         return -1;
     }
-    double days = (double)(out->to - out->from) / SECONDS_PER_DAY;
     double per_day = 0;
     for (size_t s = 0; s < out->n_sites; s++) {
         an_site_result_t *site = &out->sites[s];
         size_t kept = 0;
         for (size_t i = 0; i < site->n_channels; i++) {
-            int usable;
-            analyze_channel(o, rrdcached, site->tz, out, &site->channels[i], &usable);
+            int usable = 0;
+            if (site->to > 0)
+                analyze_channel(o, rrdcached, site, out, &site->channels[i], &usable);
+            else
+                warn_unreadable(o, out, &site->channels[i]);
             if (!usable) {
                 free(site->channels[i].declared);
                 continue;
@@ -483,7 +506,7 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
             kept++;
         }
         site->n_channels = kept;
-        site_sums(site, &out->factors, days);
+        site_sums(site, &out->factors, (double)(site->to - site->from) / SECONDS_PER_DAY);
         out->kwh += site->kwh;
         out->excess_kwh += site->excess_kwh;
         out->kgce += site->kgce;

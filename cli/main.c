@@ -15,6 +15,9 @@ static const struct command {
     {"sim", cli_sim, "--config FILE: serve the config's buses as simulated meters"},
     {"scan", cli_scan, "--tcp HOST:PORT | --serial DEV: find devices with read-only requests"},
     {"demo", cli_demo, "[--days N]: run the built-in simulated site through the collector"},
+    {"analyze", cli_analyze, "--config FILE | --data DIR: find unexplained loads; kWh, coal, CO2"},
+    {"import", cli_import, "--data DIR --channel ID FILE.csv: load interval data into RRD"},
+    {"report", cli_report, "--config FILE | --data DIR: the officer's savings statement"},
     {"help", NULL, "list the commands"},
 };
 

@@ -981,6 +981,10 @@ static void fake_result(an_result_t *r, an_channel_result_t *ch, an_finding_t *f
     memset(sites, 0, sizeof sites);
     memset(ch, 0, sizeof *ch);
     memset(fd, 0, sizeof *fd);
+    for (int k = 0; k < 2; k++) {
+        sites[k].from = r->from;
+        sites[k].to = r->to;
+    }
     wa_strlcpy(sites[0].id, "county-a", sizeof sites[0].id);
     wa_strlcpy(sites[0].tz, "Asia/Shanghai", sizeof sites[0].tz);
     wa_strlcpy(sites[1].id, "county-b <&>", sizeof sites[1].id);
