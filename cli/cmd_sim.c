@@ -66,7 +66,7 @@ int cli_sim(int argc, char **argv)
             ready = optarg;
             break;
         case 'v':
-            log.level = log.level == WA_LOG_INFO ? WA_LOG_DEBUG : WA_LOG_INFO;
+            log.level = WA_LOG_INFO;
             break;
         case 'h':
             usage(stdout);

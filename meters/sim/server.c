@@ -209,7 +209,7 @@ int sim_run(const siteconf_t *cfg, const profile_set_t *ps, const sim_opts_t *o,
 {
     struct server s;
     sim_stats_t st;
-    int rc;
+    int rc, e, wrote_ready = 0;
 
     if (!cfg || !ps || !o) {
         errno = EINVAL;
@@ -220,21 +220,20 @@ int sim_run(const siteconf_t *cfg, const profile_set_t *ps, const sim_opts_t *o,
     rc = build(&s, cfg, ps, o, err, errlen);
     if (rc == 0)
         rc = open_buses(&s, o, err, errlen);
-    if (rc == 0 && o->ready_file && o->ready_file[0])
+    if (rc == 0 && o->ready_file && o->ready_file[0]) {
         rc = write_ready(&s, o->ready_file, err, errlen);
+        wrote_ready = rc == 0;
+    }
     if (rc == 0) {
         wa_log(o->log, WA_LOG_INFO, "sim: serving %zu device(s) on %zu bus(es)", s.n_devs,
                s.n_buses);
         rc = serve(&s, o, &st, err, errlen);
-        /* It says the buses are served; after this they are not. */
-        if (o->ready_file && o->ready_file[0])
-            unlink(o->ready_file);
     }
-    {
-        int e = errno;
-        teardown(&s);
-        errno = e;
-    }
+    e = errno;
+    /* The ready file says the buses are served; after this they are not. */
+    if (wrote_ready)
+        unlink(o->ready_file);
+    teardown(&s);
     wa_log(o->log, WA_LOG_INFO,
            "sim: stopped after %llu requests: %llu replies, %llu exceptions, %llu timeouts, "
            "%llu drops, %llu garbled",
@@ -243,5 +242,6 @@ int sim_run(const siteconf_t *cfg, const profile_set_t *ps, const sim_opts_t *o,
            (unsigned long long)st.dropped, (unsigned long long)st.garbage);
     if (stats)
         *stats = st;
+    errno = e;
     return rc;
 }

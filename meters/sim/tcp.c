@@ -7,6 +7,7 @@
  * or hostile client stall every other one, and it restarts on EINTR so the stop flag would go
  * unseen.  Here a socket is read only when poll() says so and never blocks.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -39,6 +40,7 @@ int sim_tcp_open(sim_bus_t *b, char *err, size_t errlen)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char host[NI_MAXHOST], serv[NI_MAXSERV];
+    struct in_addr v4;
 
     snprintf(service, sizeof service, "%d", b->cfg->port);
     /* The protocol-independent context resolves names and IPv6 literals as well. */
@@ -47,9 +49,17 @@ int sim_tcp_open(sim_bus_t *b, char *err, size_t errlen)
         return wa_err(err, errlen, "bus %s: %s:%d: %s", b->cfg->id, b->cfg->host, b->cfg->port,
                       modbus_strerror(errno));
     b->lfd = modbus_tcp_pi_listen(b->ctx, 16);
+    if (b->lfd < 0 && errno != EADDRINUSE && inet_pton(AF_INET, b->cfg->host, &v4) == 1) {
+        /* getaddrinfo() with AI_ADDRCONFIG, as libmodbus asks, finds nothing on a host whose
+         * only IPv4 address is loopback; an IPv4 literal needs no lookup. */
+        modbus_free(b->ctx);
+        b->ctx = modbus_new_tcp(b->cfg->host, b->cfg->port);
+        b->lfd = b->ctx ? modbus_tcp_listen(b->ctx, 16) : -1;
+    }
     if (b->lfd < 0) {
         int e = errno;
-        modbus_free(b->ctx);
+        if (b->ctx)
+            modbus_free(b->ctx);
         b->ctx = NULL;
         errno = e;
         return wa_err(err, errlen, "bus %s: cannot listen on %s:%d: %s", b->cfg->id, b->cfg->host,
