@@ -172,8 +172,10 @@ static int main_field(parser_t *p, int tag, uint32_t data, size_t at, char *err,
     }
     uint32_t start = *bits;
     *bits += (uint32_t)span;
-    /* Constants are padding; arrays (bit 1 clear) carry selectors, not values. */
-    if ((data & 0x01) || !(data & 0x02) || p->g.rsize == 0 || p->n_usages == 0)
+    /* Arrays (bit 1 clear) carry selectors, not values; a constant without a usage is
+     * padding.  A constant with a usage is a read-only value: power devices declare their
+     * ratings that way (Feature 0x83, Cnst,Var,Abs,Vol, in NUT issue #1824's descriptor). */
+    if (!(data & 0x02) || p->g.rsize == 0 || p->n_usages == 0)
         return 0;
     for (uint32_t i = 0; i < p->g.rcount; i++) {
         /* HID 1.11, 6.2.2.8: the last usage applies to the remaining fields. */
