@@ -25,6 +25,9 @@
 #define MAX_FIELDS 128
 #define MAX_STEPS (20u * 1000 * 1000) /* 20 years at one minute: far beyond any export */
 #define MAX_BAD_LISTED 50
+/* More steps than this many per row (beyond a margin) is not interval data with gaps. */
+#define SPARSE_RATIO 50
+#define SPARSE_SLACK 10000
 /* Times outside 1970..2199 are taken as typing errors, and int64 arithmetic stays safe. */
 #define T_MIN INT64_C(0)
 #define T_MAX INT64_C(7258118400)
@@ -704,6 +707,14 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
     if (span / step + 1 > (int64_t)MAX_STEPS) {
         wa_err(err, errlen, "%s: %lld s of data at a %d s step is more than %u steps", name,
                (long long)span, step, MAX_STEPS);
+        goto out;
+    }
+    /* Rows that would leave almost every step a gap mean a wrong step or a stray time. */
+    if (span / step + 1 > (int64_t)(SPARSE_SLACK + SPARSE_RATIO * ps.n)) {
+        wa_err(err, errlen,
+               "%s: %zu rows spread over %lld steps of %d s: almost all would be gaps; check "
+               "the times or give --step",
+               name, ps.n, (long long)(span / step + 1), step);
         goto out;
     }
     for (size_t i = 0; i < ps.n; i++)
