@@ -56,6 +56,8 @@ void usbhid_dev_path(libusb_device *dev, char *buf, size_t len)
     }
 }
 
+/* The first LANGID of string descriptor 0; 0 if the device did not answer in time (then no
+ * string is asked for: a device that times out here would time out three more times). */
 static uint16_t langid(libusb_device_handle *h, unsigned timeout_ms)
 {
     uint8_t b[4];
@@ -63,22 +65,25 @@ static uint16_t langid(libusb_device_handle *h, unsigned timeout_ms)
                                     USBHID_DT_STRING << 8, 0, b, sizeof b, timeout_ms);
     if (rc >= 4 && b[1] == USBHID_DT_STRING)
         return (uint16_t)(b[2] | b[3] << 8);
-    return LANGID_EN_US;
+    return rc == LIBUSB_ERROR_TIMEOUT ? 0 : LANGID_EN_US;
 }
 
-static void string_desc(libusb_device_handle *h, uint16_t lang, uint8_t idx, char *buf,
-                        size_t len, unsigned timeout_ms)
+/* Reads string idx into buf as ASCII ("" on any failure).  Returns 0, or -1 if the device
+ * timed out (the caller asks for no more strings). */
+static int string_desc(libusb_device_handle *h, uint16_t lang, uint8_t idx, char *buf,
+                       size_t len, unsigned timeout_ms)
 {
     uint8_t b[MAX_STRING_DESC];
     size_t o = 0;
-    buf[0] = '\0';
-    if (idx == 0 || len == 0)
-        return;
+    if (len)
+        buf[0] = '\0';
+    if (idx == 0 || len == 0 || lang == 0)
+        return 0;
     int rc = usbhid_door_control_in(h, USBHID_RT_STD_DEVICE_IN, USBHID_REQ_GET_DESCRIPTOR,
                                     (uint16_t)(USBHID_DT_STRING << 8 | idx), lang, b, sizeof b,
                                     timeout_ms);
     if (rc < 2 || b[1] != USBHID_DT_STRING)
-        return;
+        return rc == LIBUSB_ERROR_TIMEOUT ? -1 : 0;
     int n = b[0] < rc ? b[0] : rc;
     /* USB 2.0, 9.6.7: UTF-16LE after the two header bytes; keep printable ASCII. */
     for (int i = 2; i + 1 < n && o + 1 < len; i += 2) {
@@ -88,15 +93,7 @@ static void string_desc(libusb_device_handle *h, uint16_t lang, uint8_t idx, cha
     while (o > 0 && buf[o - 1] == ' ')
         o--;
     buf[o] = '\0';
-}
-
-void usbhid_read_string(libusb_device_handle *h, uint8_t idx, char *buf, size_t len,
-                        unsigned timeout_ms)
-{
-    if (len)
-        buf[0] = '\0';
-    if (idx)
-        string_desc(h, langid(h, timeout_ms), idx, buf, len, timeout_ms);
+    return 0;
 }
 
 /* The first HID interface (class 3, USB HID 1.11 4.1) with a report descriptor: its number,
@@ -224,9 +221,12 @@ int usbhid_conn_open(libusb_device *dev, const usbhid_match_t *m, unsigned timeo
         goto fail;
     }
     uint16_t lang = langid(c->h, timeout_ms);
-    string_desc(c->h, lang, dd.iSerialNumber, c->info.serial, sizeof c->info.serial, timeout_ms);
-    string_desc(c->h, lang, dd.iManufacturer, c->info.manufacturer, sizeof c->info.manufacturer,
-                timeout_ms);
+    if (string_desc(c->h, lang, dd.iSerialNumber, c->info.serial, sizeof c->info.serial,
+                    timeout_ms) < 0)
+        lang = 0;
+    if (string_desc(c->h, lang, dd.iManufacturer, c->info.manufacturer,
+                    sizeof c->info.manufacturer, timeout_ms) < 0)
+        lang = 0;
     string_desc(c->h, lang, dd.iProduct, c->info.product, sizeof c->info.product, timeout_ms);
     if (m && m->serial[0] && strcmp(m->serial, c->info.serial) != 0) {
         errno = ENODEV;

@@ -104,9 +104,6 @@ typedef struct usbhid_conn {
 
 /* libusb's path string for dev ("1-1.4"). */
 void usbhid_dev_path(libusb_device *dev, char *buf, size_t len);
-/* Reads string descriptor idx as ASCII through the door ("" if idx is 0 or it fails). */
-void usbhid_read_string(libusb_device_handle *h, uint8_t idx, char *buf, size_t len,
-                        unsigned timeout_ms);
 /* Finds the HID interface of dev with a power-device report descriptor, opens and claims it,
  * reads the report descriptor and binds.  0, or -1 with errno (ENODEV: not a power device or
  * vanished; EACCES; EBUSY; EIO) and err.  On failure c holds nothing to free. */
