@@ -14,12 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "meters/sim/sim-private.h"
+
+/* Longer than any client takes to read a reply that arrived while it waited for it. */
+#define STALE_S 0.25
 
 uint16_t sim_crc16(const uint8_t *buf, size_t len)
 {
@@ -205,6 +209,7 @@ static void answer(sim_bus_t *b, const uint8_t *f, size_t len, const sim_serve_t
         return; /* silence; a "drop" on a serial line is silence too */
     /* Bytes the client never read (a reply it gave up on) must not precede this one. */
     tcflush(b->sfd, TCIFLUSH);
+    b->tx_last = sim_mono();
     modbus_set_socket(b->ctx, b->mfd);
     if (ans.kind == SIM_ANSWER_EXCEPTION) {
         modbus_reply_exception(b->ctx, f, (unsigned)ans.exception);
@@ -252,6 +257,13 @@ void sim_rtu_service(sim_bus_t *b, const struct pollfd *pfd, size_t n, const sim
             b->rx_last = sim_mono();
             parse(b, sv);
         }
+    }
+    /* A reply nobody read for a while was abandoned (a client reads as soon as its reply
+     * comes): drop it before a client that opens the line later reads it as its own. */
+    if (sim_mono() - b->tx_last > STALE_S) {
+        int queued = 0;
+        if (ioctl(b->sfd, TIOCINQ, &queued) == 0 && queued > 0)
+            tcflush(b->sfd, TCIFLUSH);
     }
     /* After a silence, what is left is one frame of unknown layout, or noise. */
     if (b->rx_len > 0 && sim_rtu_wait_ms(b) == 0) {

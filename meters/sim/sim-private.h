@@ -191,6 +191,7 @@ typedef struct sim_bus {
     uint8_t rx[SIM_RTU_BUF];
     size_t rx_len;
     double rx_last; /* monotonic s of the last byte received */
+    double tx_last; /* monotonic s of the last reply written */
     double gap_s;   /* silence that ends a frame */
 } sim_bus_t;
 
