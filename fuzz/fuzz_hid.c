@@ -48,7 +48,7 @@ static void check(const usbhid_desc_t *d, const uint8_t *data, size_t size)
         usbhid_binding_t b;
         usbhid_report_ref_t plan[USBHID_Q_COUNT_];
         usbhid_report_t reps[USBHID_Q_COUNT_];
-        static uint8_t bufs[USBHID_Q_COUNT_][1025];
+        uint8_t bufs[USBHID_Q_COUNT_][1025];
         usbhid_bind(d, vids[v][0], vids[v][1], &b);
         size_t n = usbhid_plan(d, &b, plan, USBHID_Q_COUNT_);
         for (size_t k = 0; k < n; k++) {

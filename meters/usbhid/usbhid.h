@@ -252,12 +252,13 @@ usbhid_dev_t *usbhid_new(const usbhid_match_t *m, const usbhid_opts_t *o, char *
 void usbhid_free(usbhid_dev_t *u);
 
 /* One bounded poll: opens the device if needed (enumerate, match, read descriptors, bind),
- * drains at most 8 pending interrupt reports (a short wait each), then sends one GET_REPORT
- * per report in usbhid_plan() order.  Never waits longer than about (n_reports + 3) x
- * timeout_ms.  Returns 0 with *out filled when at least one value was read; -1 with errno
- * when none was: ENODEV (not attached), ETIMEDOUT, EPIPE (stalled), EIO, WA_EPROTO (not a
- * power device, or nothing it reports is known).  On ENODEV, ETIMEDOUT of every request or
- * EIO, the device is closed and re-opened on the next call. */
+ * drains at most 8 pending interrupt reports (20 ms wait each), then sends one GET_REPORT per
+ * report in usbhid_plan() order; two timeouts in a row end it.  Worst case about 3 x
+ * timeout_ms plus 0.2 s.  Returns 0 with *out filled when at least one value was read (values
+ * not read are NaN with their stale bit set); -1 with errno when none was: ENODEV (not
+ * attached), ETIMEDOUT, EPIPE (stalled), EIO, EACCES/EBUSY (cannot open or claim), WA_EPROTO
+ * (nothing it reports is known).  After ENODEV, EIO or a poll of nothing but timeouts the
+ * device is closed and opened again on the next call. */
 int usbhid_read(usbhid_dev_t *u, usbhid_sample_t *out, char *err, size_t errlen);
 
 /* Closes the device (the next read re-opens it). */

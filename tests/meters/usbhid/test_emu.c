@@ -158,11 +158,23 @@ static void test_emu_reads_eaton(void **state)
     eaton_dev(&d, &db, 5);
     pcap_path(b, pcap, sizeof pcap);
     assert_int_equal(emu_pcap_open(&p, pcap, d.bus, d.addr), 0);
-    emu_open_sequence(&p, &d);
+    emu_open_sequence(&p, &d); /* usbhid_list */
+    emu_open_sequence(&p, &d); /* usbhid_read */
     eaton_poll(&p);
     eaton_poll(&p);
     emu_pcap_close(&p);
     bed_add(b, &d, pcap, 0);
+
+    usbhid_found_t *found = NULL;
+    assert_int_equal(usbhid_list(NULL, 300, &found, err, sizeof err), 1);
+    assert_int_equal(found[0].vid, 0x0463);
+    assert_int_equal(found[0].pid, 0xffff);
+    assert_int_equal(found[0].bus, 1);
+    assert_int_equal(found[0].addr, 5);
+    assert_string_equal(found[0].path, "1-2");
+    assert_string_equal(found[0].serial, "G118F00001");
+    assert_string_equal(found[0].product, "5E 1500i");
+    free(found);
 
     usbhid_match_t m = {.vid = 0x0463, .pid = 0xffff};
     usbhid_opts_t o = quick_opts();
