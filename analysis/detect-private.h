@@ -79,10 +79,12 @@ double an_median(double *x, size_t n);
 size_t an_pelt(const double *x, size_t n, double sigma, double beta, size_t *cp);
 
 /* The refined split inside samples [i0, i1): the first index whose sample belongs to the new
- * level, found by least squares on r (NaN skipped), for an upward (dir > 0) or downward step.
- * Also gives the step between the means either side and its t statistic.  -1 if there are
- * fewer than two known values. */
-long an_split(const double *r, size_t i0, size_t i1, int dir, double *step, double *t);
+ * level, for an upward (dir > 0) or downward step, by the likelihood ratio for one change in
+ * the mean of independent values with variances 1/wt (wt NULL: equal, unknown variance: least
+ * squares).  NaN values and zero weights are skipped.  Gives the step between the (weighted)
+ * means either side and its t statistic.  -1 if there are fewer than two usable values. */
+long an_split(const double *r, const double *wt, size_t i0, size_t i1, int dir, double *step,
+              double *t);
 
 /* ---- rigs.c ---- */
 /* (an_rigs_builtin and an_rig_estimate are public.) */

@@ -30,7 +30,7 @@
 #define ABRUPT_MIN 0.5          /* the step within two days, over the step between segments */
 #define OFF_HOURS_RATIO 0.5     /* working-hours step over the base step, below: off_hours */
 #define MIN_WORK_SLOTS 3
-#define WINDOW_DAYS 28          /* days either side a step is measured over */
+#define WINDOW_DAYS 14          /* days either side a step is measured over */
 #define REF_DAYS 7              /* reference days for the full-resolution profile */
 #define BOOT_N 200              /* bootstrap resamples for the 95% interval */
 #define BOOT_SEED 20120612u     /* any fixed seed: the same data give the same interval */
@@ -99,9 +99,11 @@ typedef struct ctx {
     const an_declared_t *decl;
     size_t n_decl;
     gsl_rng *rng;
-    double *res;   /* residual window, lazily allocated */
+    double *res;   /* residual window and its weights, lazily allocated */
+    double *wgt;
     size_t res_len;
     double *prof;  /* reference profile: 2 day types x spd slots */
+    double prof_sd[2][24]; /* its robust spread per local hour */
 } ctx_t;
 
 static an_finding_t *push(ctx_t *cx)
@@ -123,7 +125,12 @@ static void explain(const ctx_t *cx, an_finding_t *f)
 {
     for (size_t i = 0; i < cx->n_decl; i++) {
         const an_declared_t *d = &cx->decl[i];
-        int64_t from = d->from == INT64_MIN ? INT64_MIN : d->from - DECL_SLACK_S;
+        /* A load declared as there before the data explains the channel's shape, not a load
+         * that appeared later: a server room does not excuse an ASIC plugged in beside it. */
+        int before = d->from <= cx->wk->start;
+        if (f->kind == AN_FLAT_24X7 ? !before : before)
+            continue;
+        int64_t from = before ? INT64_MIN : d->from - DECL_SLACK_S;
         if (f->onset < from || f->onset > d->to)
             continue;
         if (f->step_hi < d->w_min || f->step_lo > d->w_max)
@@ -243,12 +250,16 @@ static size_t day_of_sample(const an_work_t *wk, size_t i)
 }
 
 /* The reference profile of one day type: for each sample slot of the day, the median over up
- * to REF_DAYS kept days outside [skip0, skip1] of the sample less that day's base.  The days
- * are the nearest of the type before the window, else after it, else of either type before. */
+ * to REF_DAYS kept days outside [skip0, skip1] of the sample less that day's base, and per
+ * local hour the robust spread of the days about it (1.4826 MAD).  The days are the nearest of
+ * the type before the window, else after it, else of either type before. */
 static int build_profile(ctx_t *cx, int weekend, size_t skip0, size_t skip1, double *prof)
 {
     an_work_t *wk = cx->wk;
-    size_t ref[REF_DAYS], nref = 0;
+    size_t ref[REF_DAYS], nref = 0, per_hour = wk->spd / 24 + 2;
+    double *dev = wk->scratch;
+    size_t ndev = 0;
+    int hour = 0;
 
     for (size_t k = skip0; k-- > 0 && nref < REF_DAYS;)
         if (wk->days[k].kept && wk->days[k].weekend == weekend)
@@ -261,7 +272,21 @@ static int build_profile(ctx_t *cx, int weekend, size_t skip0, size_t skip1, dou
             ref[nref++] = k;
     if (nref == 0)
         return -1;
-    for (size_t s = 0; s < wk->spd; s++) {
+    for (int h = 0; h < 24; h++)
+        cx->prof_sd[weekend][h] = NAN;
+    for (size_t s = 0; s <= wk->spd; s++) {
+        int h = s < wk->spd ? (int)((double)s * wk->step / 3600.0) : 24;
+        if (h > 23 && s < wk->spd)
+            h = 23;
+        if (h != hour) {
+            /* Close the hour: the spread of its samples about the profile. */
+            if (ndev >= 3)
+                cx->prof_sd[weekend][hour] = 1.4826 * gsl_stats_median(dev, 1, ndev);
+            ndev = 0;
+            hour = h;
+        }
+        if (s == wk->spd)
+            break;
         double v[REF_DAYS];
         size_t m = 0;
         for (size_t r = 0; r < nref; r++) {
@@ -271,11 +296,15 @@ static int build_profile(ctx_t *cx, int weekend, size_t skip0, size_t skip1, dou
                 v[m++] = wk->w[i] - d->base;
         }
         prof[s] = m ? gsl_stats_median(v, 1, m) : NAN;
+        for (size_t j = 0; j < m && ndev < per_hour * REF_DAYS; j++)
+            dev[ndev++] = fabs(v[j] - prof[s]);
     }
     return 0;
 }
 
-/* Dates the change between kept days a (old level) and b (new level) at full resolution. */
+/* Dates the change between kept days a (old level) and b (new level) at full resolution: the
+ * residual from the reference profile, each sample weighted by its hour's spread so that a
+ * busy afternoon does not outvote a quiet night. */
 static int refine(ctx_t *cx, size_t a, size_t b, double delta, cut_t *c)
 {
     an_work_t *wk = cx->wk;
@@ -285,22 +314,33 @@ static int refine(ctx_t *cx, size_t a, size_t b, double delta, cut_t *c)
         i0 = i1 - 9 * wk->spd;
     size_t len = i1 - i0;
     if (len > cx->res_len) {
-        double *p = realloc(cx->res, len * sizeof *p);
+        double *p = realloc(cx->res, len * sizeof *p), *q;
         if (!p)
             return -1;
         cx->res = p;
+        q = realloc(cx->wgt, len * sizeof *q);
+        if (!q)
+            return -1;
+        cx->wgt = q;
         cx->res_len = len;
     }
     int have[2] = {0, 0};
     for (int t = 0; t < 2; t++)
         have[t] = build_profile(cx, t, a, b, cx->prof + (size_t)t * wk->spd) == 0;
+    /* The spread never counts below the day-to-day noise of the base itself. */
+    double sd_floor = fmax(wk->base_sigma, 1e-3 * fabs(cx->out->shape.mean_w));
     for (size_t i = i0; i < i1; i++) {
-        const an_day_t *d = &wk->days[day_of_sample(wk, i)];
+        size_t k = day_of_sample(wk, i);
+        const an_day_t *d = &wk->days[k];
         size_t s = i - d->i0;
+        int h = (int)((double)s * wk->step / 3600.0);
         double p = have[d->weekend] && s < wk->spd ? cx->prof[(size_t)d->weekend * wk->spd + s] : NAN;
+        double sd = h < 24 && have[d->weekend] ? cx->prof_sd[d->weekend][h] : NAN;
         cx->res[i - i0] = isfinite(wk->w[i]) ? wk->w[i] - p : NAN;
+        sd = isfinite(sd) ? fmax(sd, sd_floor) : sd_floor;
+        cx->wgt[i - i0] = 1.0 / (sd * sd);
     }
-    long k = an_split(cx->res, 0, len, delta > 0 ? 1 : -1, &c->local, &c->t);
+    long k = an_split(cx->res, cx->wgt, 0, len, delta > 0 ? 1 : -1, &c->local, &c->t);
     c->i = k < 0 ? (long)wk->days[b].i0 : (long)i0 + k;
     if (k < 0)
         c->local = c->t = NAN;
@@ -308,26 +348,26 @@ static int refine(ctx_t *cx, size_t a, size_t b, double delta, cut_t *c)
 }
 
 typedef struct meas {
-    double step, lo, hi, work;
+    double step, lo, hi, work, work_lo, work_hi;
     double d[AN_SLOTS];     /* per-slot difference, NaN where not measured */
     size_t n_pre, n_post, n_base, n_work;
 } meas_t;
 
-/* Per-slot means over the days listed, from their hourly means. */
+/* Per-slot medians over the days listed, of their hourly means: a job of a day or two inside
+ * a window of weeks does not move them. */
 static void slot_means(const an_work_t *wk, const size_t *days, size_t nd, double *mean)
 {
-    double sum[AN_SLOTS] = {0};
-    size_t cnt[AN_SLOTS] = {0};
-    for (size_t j = 0; j < nd; j++) {
-        const an_day_t *d = &wk->days[days[j]];
-        for (int h = 0; h < 24; h++)
-            if (isfinite(d->hour[h])) {
-                sum[an_slot(d->weekend, h)] += d->hour[h];
-                cnt[an_slot(d->weekend, h)]++;
-            }
+    double v[WINDOW_DAYS];
+    for (int sl = 0; sl < AN_SLOTS; sl++) {
+        size_t m = 0;
+        for (size_t j = 0; j < nd; j++) {
+            const an_day_t *d = &wk->days[days[j]];
+            double x = d->hour[sl % 24];
+            if (d->weekend == (sl >= 24) && isfinite(x))
+                v[m++] = x;
+        }
+        mean[sl] = m ? gsl_stats_median(v, 1, m) : NAN;
     }
-    for (int s = 0; s < AN_SLOTS; s++)
-        mean[s] = cnt[s] ? sum[s] / (double)cnt[s] : NAN;
 }
 
 /* Median over the slots of one class of post - pre; falls back to the 24 hours pooled over
@@ -369,9 +409,9 @@ static void measure(ctx_t *cx, const size_t *pre, size_t np, const size_t *post,
                     meas_t *ms)
 {
     an_work_t *wk = cx->wk;
-    double m0[AN_SLOTS], m1[AN_SLOTS], dd[AN_SLOTS], boot[BOOT_N];
+    double m0[AN_SLOTS], m1[AN_SLOTS], dd[AN_SLOTS], boot[BOOT_N], wboot[BOOT_N];
     size_t bp[WINDOW_DAYS], bq[WINDOW_DAYS], used;
-    int nb = 0;
+    int nb = 0, nw = 0;
 
     slot_means(wk, pre, np, m0);
     slot_means(wk, post, nq, m1);
@@ -380,6 +420,7 @@ static void measure(ctx_t *cx, const size_t *pre, size_t np, const size_t *post,
     ms->n_pre = np;
     ms->n_post = nq;
     ms->lo = ms->hi = ms->step;
+    ms->work_lo = ms->work_hi = ms->work;
     if (!isfinite(ms->step) || np < 2 || nq < 2)
         return;
     /* Days are the resampling unit: hours within a day are not independent. */
@@ -393,11 +434,19 @@ static void measure(ctx_t *cx, const size_t *pre, size_t np, const size_t *post,
         double v = slot_step(wk, m0, m1, wk->slot_base, dd, &used);
         if (isfinite(v))
             boot[nb++] = v;
+        v = slot_step(wk, m0, m1, wk->slot_work, dd, &used);
+        if (isfinite(v))
+            wboot[nw++] = v;
     }
     if (nb >= 20) {
         gsl_sort(boot, 1, (size_t)nb);
         ms->lo = gsl_stats_quantile_from_sorted_data(boot, 1, (size_t)nb, 0.025);
         ms->hi = gsl_stats_quantile_from_sorted_data(boot, 1, (size_t)nb, 0.975);
+    }
+    if (nw >= 20) {
+        gsl_sort(wboot, 1, (size_t)nw);
+        ms->work_lo = gsl_stats_quantile_from_sorted_data(wboot, 1, (size_t)nw, 0.025);
+        ms->work_hi = gsl_stats_quantile_from_sorted_data(wboot, 1, (size_t)nw, 0.975);
     }
 }
 
@@ -439,6 +488,97 @@ static size_t window_days(const an_work_t *wk, size_t lo, size_t hi, int before,
                 out[n++] = k;
     }
     return n;
+}
+
+/* Measures upward cut j against its neighbours among the candidates and fills f.  Returns 1
+ * if every test passed, 0 if not (f still holds the evidence), -1 for a cut not to report at
+ * all (nothing measurable, or a schedule change). */
+static int judge(ctx_t *cx, const cut_t *cuts, size_t nc, const int *cand, const int64_t *ends,
+                 size_t j, an_finding_t *f)
+{
+    an_work_t *wk = cx->wk;
+    int64_t t_end = wk->start + (int64_t)wk->n * wk->step;
+    int64_t onset = wk->start + (int64_t)cuts[j].i * wk->step, end = ends[j];
+    double dur = (double)(end - onset);
+    size_t pre[WINDOW_DAYS], post[WINDOW_DAYS];
+    size_t oday = day_of_sample(wk, (size_t)cuts[j].i);
+    size_t prev_day = (size_t)-1, next_day = day_of_sample(wk, wk->n - 1) + 1;
+    for (size_t k = j - 1; k >= 1; k--)
+        if (cand[k]) {
+            prev_day = day_of_sample(wk, (size_t)cuts[k].i);
+            break;
+        }
+    for (size_t k = j + 1; k < nc; k++)
+        if (cand[k]) {
+            next_day = day_of_sample(wk, (size_t)cuts[k].i);
+            break;
+        }
+    if (end < t_end) {
+        size_t e = day_of_sample(wk, (size_t)((end - wk->start) / wk->step));
+        if (e < next_day)
+            next_day = e;
+    }
+    size_t np = window_days(wk, prev_day, oday, 1, pre);
+    size_t nq = window_days(wk, oday, next_day, 0, post);
+    meas_t ms;
+    memset(&ms, 0, sizeof ms);
+    if (np && nq) {
+        measure(cx, pre, np, post, nq, &ms);
+    } else {
+        /* Steps a day apart leave no full day between: the split's own figures. */
+        ms.step = cuts[j].local;
+        double se = cuts[j].local / cuts[j].t;
+        ms.lo = ms.step - 1.96 * se;
+        ms.hi = ms.step + 1.96 * se;
+        ms.work = ms.work_lo = ms.work_hi = NAN;
+        for (int sl = 0; sl < AN_SLOTS; sl++)
+            ms.d[sl] = ms.step;
+    }
+    if (!isfinite(ms.step))
+        return -1;
+
+    /* Working hours that demonstrably did not move (95% interval of their step inside
+     * +-half the base step): off_hours.  Working hours that demonstrably fell as nights
+     * rose: a schedule change, no finding (an added load never lowers other hours).  Otherwise, including working
+     * hours too variable to tell: step_up, a load present around the clock. */
+    double ratio = ms.work / ms.step;
+    double half = OFF_HOURS_RATIO * ms.step;
+    int judged = wk->has_cycle && ms.n_work >= MIN_WORK_SLOTS && isfinite(ms.work);
+    int off = judged && ms.work_hi < half && ms.work_lo > -half;
+    if (judged && ms.work_hi < 0.0)
+        return -1;
+    double size_thr = fmax(cx->min_step, cx->noise_k * wk->base_sigma);
+    memset(f, 0, sizeof *f);
+    f->kind = off ? AN_OFF_HOURS : AN_STEP_UP;
+    f->onset = onset;
+    f->end = end;
+    f->step_w = ms.step;
+    f->step_lo = ms.lo;
+    f->step_hi = ms.hi;
+    an_evidence_add(f, "step_w", ms.step, cx->min_step, ">=");
+    an_evidence_add(f, "step_to_noise", ms.step / wk->base_sigma, cx->noise_k, ">=");
+    an_evidence_add(f, "step_lo_w", ms.lo, 0.0, ">");
+    an_evidence_add(f, "abrupt_ratio", cuts[j].local / ms.step, ABRUPT_MIN, ">=");
+    an_evidence_add(f, "persist_days", dur / 86400.0, cx->persist / 86400.0, ">=");
+    if (off) {
+        an_evidence_add(f, "work_hi_ratio", ms.work_hi / ms.step, OFF_HOURS_RATIO, "<");
+        an_evidence_add(f, "work_lo_ratio", ms.work_lo / ms.step, -OFF_HOURS_RATIO, ">");
+    } else {
+        an_evidence_add(f, "work_to_base_ratio", ratio, NAN, "");
+    }
+    an_evidence_add(f, "base_noise_w", wk->base_sigma, NAN, "");
+    an_evidence_add(f, "pelt_penalty", wk->pelt_penalty, NAN, "");
+    an_evidence_add(f, "split_t", cuts[j].t, NAN, "");
+    an_evidence_add(f, "pre_days", (double)ms.n_pre, NAN, "");
+    an_evidence_add(f, "post_days", (double)ms.n_post, NAN, "");
+    if (!all_passed(f))
+        return 0;
+    f->excess_kwh = off ? off_hours_kwh(wk, &ms, onset, end) : ms.step * dur / 3.6e6;
+    f->score = sqrt(half_life(ms.step / size_thr) * half_life(dur / cx->persist)) *
+               fmin(1.0, cuts[j].local / ms.step);
+    an_rig_estimate(cx->rigs, cx->n_rigs, ms.step, off ? "office_pc" : NULL, f);
+    explain(cx, f);
+    return 1;
 }
 
 static int find_steps(ctx_t *cx)
@@ -486,89 +626,83 @@ static int find_steps(ctx_t *cx)
                    &cuts[j]) != 0)
             goto out;
 
+    /* PELT often gives the part-day of an onset a segment of its own: two cuts of the same
+     * sign that date to within a day of each other are one change. */
+    size_t w = 1;
+    for (size_t j = 1; j < nc; j++) {
+        if (w > 1) {
+            cut_t *p = &cuts[w - 1];
+            double d0 = p->level - cuts[w - 2].level, d1 = cuts[j].level - p->level;
+            if (d0 * d1 > 0 && labs(cuts[j].i - p->i) <= (long)wk->spd) {
+                if (fabs(cuts[j].t) > fabs(p->t)) {
+                    p->i = cuts[j].i;
+                    p->t = cuts[j].t;
+                }
+                p->local = fabs(cuts[j].local) > fabs(p->local) ? cuts[j].local : p->local;
+                p->level = cuts[j].level;
+                continue;
+            }
+        }
+        cuts[w++] = cuts[j];
+    }
+    nc = w;
+
     int64_t t_end = wk->start + (int64_t)wk->n * wk->step;
+    /* First the upward cuts worth measuring (most PELT cuts on real buildings stop here):
+     * large enough, abrupt at full resolution, and lasting.  They also bound each other's
+     * measurement windows; the cuts in between (noise, a job of a day) do not. */
+    int *cand = calloc(nc, sizeof *cand);
+    int64_t *ends = calloc(nc, sizeof *ends);
+    if (!cand || !ends) {
+        free(cand);
+        free(ends);
+        goto out;
+    }
     for (size_t j = 1; j < nc; j++) {
         double delta = cuts[j].level - cuts[j - 1].level;
+        int64_t onset = wk->start + (int64_t)cuts[j].i * wk->step;
+        ends[j] = t_end;
         if (!(delta > 0.0))
             continue;
-        int64_t onset = wk->start + (int64_t)cuts[j].i * wk->step, end = t_end;
-        size_t stop = nc;
+        /* It ends at an abrupt drop back below half the step; a level that sags slowly
+         * (a building's own drift) does not end it. */
         for (size_t k = j + 1; k < nc; k++)
-            if (cuts[k].level < cuts[j - 1].level + delta / 2) {
-                end = wk->start + (int64_t)cuts[k].i * wk->step;
-                stop = k;
+            if (cuts[k].level < cuts[j - 1].level + delta / 2 &&
+                cuts[k].local <= -ABRUPT_MIN * fmax(delta, cuts[j].local)) {
+                ends[j] = wk->start + (int64_t)cuts[k].i * wk->step;
                 break;
             }
-        double dur = (double)(end - onset);
-        /* Cheap tests before the measurement: most PELT cuts on real buildings stop here. */
-        if (delta < 0.5 * cx->min_step || dur < cx->persist ||
-            !(cuts[j].local >= ABRUPT_MIN * delta))
-            continue;
-
-        size_t pre[WINDOW_DAYS], post[WINDOW_DAYS];
-        size_t oday = day_of_sample(wk, (size_t)cuts[j].i);
-        size_t prev_day = j > 1 ? day_of_sample(wk, (size_t)cuts[j - 1].i) : (size_t)-1;
-        size_t next_i = j + 1 < nc ? (size_t)cuts[j + 1].i : wk->n;
-        size_t next_day = next_i < wk->n ? day_of_sample(wk, next_i) : wk->n_days;
-        (void)stop;
-        size_t np = window_days(wk, prev_day, oday, 1, pre);
-        size_t nq = window_days(wk, oday, next_day, 0, post);
-        meas_t ms;
-        memset(&ms, 0, sizeof ms);
-        if (np && nq) {
-            measure(cx, pre, np, post, nq, &ms);
-        } else {
-            /* Steps a day apart leave no full day between: the split's own figures. */
-            ms.step = cuts[j].local;
-            double se = cuts[j].local / cuts[j].t;
-            ms.lo = ms.step - 1.96 * se;
-            ms.hi = ms.step + 1.96 * se;
-            ms.work = NAN;
-            for (int s = 0; s < AN_SLOTS; s++)
-                ms.d[s] = ms.step;
+        /* The split's own step decides too: PELT may share one rise between two cuts. */
+        cand[j] = fmax(delta, cuts[j].local) >= 0.5 * fmax(cx->min_step, cx->noise_k * wk->base_sigma) &&
+                  (double)(ends[j] - onset) >= cx->persist && cuts[j].local >= ABRUPT_MIN * delta;
+    }
+    /* A candidate that fails its tests no longer bounds its neighbours' windows: judge again
+     * until the set settles (it only shrinks, so this ends). */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t j = 1; j < nc; j++) {
+            an_finding_t f;
+            if (cand[j] && judge(cx, cuts, nc, cand, ends, j, &f) != 1) {
+                cand[j] = 0;
+                changed = 1;
+            }
         }
-        if (!isfinite(ms.step))
-            continue;
-
-        int off = wk->has_cycle && ms.n_work >= MIN_WORK_SLOTS && isfinite(ms.work) &&
-                  ms.work < OFF_HOURS_RATIO * ms.step;
-        double size_thr = fmax(cx->min_step, cx->noise_k * wk->base_sigma);
+    }
+    for (size_t j = 1; j < nc; j++) {
         an_finding_t f;
-        memset(&f, 0, sizeof f);
-        f.kind = off ? AN_OFF_HOURS : AN_STEP_UP;
-        f.onset = onset;
-        f.end = end;
-        f.step_w = ms.step;
-        f.step_lo = ms.lo;
-        f.step_hi = ms.hi;
-        an_evidence_add(&f, "step_w", ms.step, cx->min_step, ">=");
-        an_evidence_add(&f, "step_to_noise", ms.step / wk->base_sigma, cx->noise_k, ">=");
-        an_evidence_add(&f, "step_lo_w", ms.lo, 0.0, ">");
-        an_evidence_add(&f, "abrupt_ratio", cuts[j].local / ms.step, ABRUPT_MIN, ">=");
-        an_evidence_add(&f, "persist_days", dur / 86400.0, cx->persist / 86400.0, ">=");
-        if (off)
-            an_evidence_add(&f, "work_to_base_ratio", ms.work / ms.step, OFF_HOURS_RATIO, "<");
-        else
-            an_evidence_add(&f, "work_to_base_ratio", ms.work / ms.step, NAN, "");
-        an_evidence_add(&f, "base_noise_w", wk->base_sigma, NAN, "");
-        an_evidence_add(&f, "pelt_penalty", wk->pelt_penalty, NAN, "");
-        an_evidence_add(&f, "split_t", cuts[j].t, NAN, "");
-        an_evidence_add(&f, "pre_days", (double)ms.n_pre, NAN, "");
-        an_evidence_add(&f, "post_days", (double)ms.n_post, NAN, "");
-        if (!all_passed(&f))
+        if (!cand[j] || judge(cx, cuts, nc, cand, ends, j, &f) != 1)
             continue;
-
-        f.excess_kwh = off ? off_hours_kwh(wk, &ms, onset, end) : ms.step * dur / 3.6e6;
-        f.score = sqrt(half_life(ms.step / size_thr) * half_life(dur / cx->persist)) *
-                  fmin(1.0, cuts[j].local / ms.step);
-        an_rig_estimate(cx->rigs, cx->n_rigs, ms.step, off ? "office_pc" : NULL, &f);
-        explain(cx, &f);
         an_finding_t *slot = push(cx);
-        if (!slot)
+        if (!slot) {
+            free(cand);
+            free(ends);
             goto out;
+        }
         *slot = f;
         cx->out->n_findings++;
     }
+    free(cand);
+    free(ends);
     rc = 0;
 out:
     free(kd);
@@ -666,6 +800,7 @@ out:
     free(wk.scratch);
     free(wk.dscratch);
     free(cx.res);
+    free(cx.wgt);
     free(cx.prof);
     gsl_rng_free(cx.rng);
     return rc;

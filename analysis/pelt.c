@@ -80,39 +80,49 @@ out:
     return ncp;
 }
 
-long an_split(const double *r, size_t i0, size_t i1, int dir, double *step, double *t)
+long an_split(const double *r, const double *wt, size_t i0, size_t i1, int dir, double *step,
+              double *t)
 {
-    double tot = 0.0, pre = 0.0, best = -INFINITY;
-    size_t m = 0, k = 0;
+    double tw = 0.0, ts = 0.0, pw = 0.0, ps = 0.0, best = -INFINITY;
+    size_t m = 0;
     long best_i = -1;
 
     for (size_t i = i0; i < i1; i++)
-        if (isfinite(r[i])) {
-            tot += r[i];
+        if (isfinite(r[i]) && (!wt || wt[i] > 0.0)) {
+            double w = wt ? wt[i] : 1.0;
+            tw += w;
+            ts += w * r[i];
             m++;
         }
     *step = *t = NAN;
     if (m < 2)
         return -1;
-    /* Least squares for one change in the mean: the split that maximises
-     * |mean after - mean before| * sqrt(k (m - k) / m), taken with the sign asked for. */
+    /* The likelihood-ratio split for one change in the mean of independent values with
+     * variances 1/w: maximise (mean after - mean before) / sqrt(1/W_before + 1/W_after), with
+     * the sign asked for.  Unit weights give the least-squares split. */
     for (size_t i = i0; i < i1; i++) {
-        if (!isfinite(r[i]))
+        if (!isfinite(r[i]) || (wt && !(wt[i] > 0.0)))
             continue;
-        if (k > 0) {
-            double mb = pre / (double)k, ma = (tot - pre) / (double)(m - k);
-            double v = (double)dir * (ma - mb) * sqrt((double)k * (double)(m - k) / (double)m);
+        if (pw > 0.0) {
+            double aw = tw - pw, d = (ts - ps) / aw - ps / pw;
+            double v = (double)dir * d / sqrt(1.0 / pw + 1.0 / aw);
             if (v > best) {
                 best = v;
                 best_i = (long)i;
+                *step = d;
             }
         }
-        pre += r[i];
-        k++;
+        double w = wt ? wt[i] : 1.0;
+        pw += w;
+        ps += w * r[i];
     }
     if (best_i < 0)
         return -1;
-
+    if (wt) {
+        *t = (double)dir * best;
+        return best_i;
+    }
+    /* Unit weights: the variance is not known, estimate it from the two sides. */
     double sb = 0.0, sa = 0.0, ss = 0.0;
     size_t nb = 0, na = 0;
     for (size_t i = i0; i < i1; i++) {
@@ -133,7 +143,6 @@ long an_split(const double *r, size_t i0, size_t i1, int dir, double *step, doub
         double d = r[i] - ((long)i < best_i ? mb : ma);
         ss += d * d;
     }
-    *step = ma - mb;
     double sd = m > 2 ? sqrt(ss / (double)(m - 2)) : 0.0;
     double se = sd * sqrt(1.0 / (double)nb + 1.0 / (double)na);
     *t = se > 0.0 ? *step / se : INFINITY;

@@ -30,21 +30,27 @@ const an_rig_t *an_rigs_builtin(size_t *n)
     return builtin;
 }
 
+/* A measured step may read a little off the nameplate range: meter class and the step's own
+ * uncertainty.  5% covers both for a class 1 meter (IEC 62053-21) and a step measured to a few
+ * percent. */
+#define RANGE_SLACK 0.05
+
 /* How far step is from what a whole number of units can draw, relative to the step. */
 static double misfit(const an_rig_t *r, double step, long *nmin, long *nmax)
 {
-    *nmin = (long)ceil(step / r->w_max);
-    *nmax = (long)floor(step / r->w_min);
+    double lo = r->w_min * (1.0 - RANGE_SLACK), hi = r->w_max * (1.0 + RANGE_SLACK);
+    *nmin = (long)ceil(step / hi);
+    *nmax = (long)floor(step / lo);
     if (*nmin < 1)
         *nmin = 1;
     if (*nmax < 1)
         *nmax = 1;
-    if (*nmin <= *nmax && step >= r->w_min)
+    if (*nmin <= *nmax && step >= lo)
         return 0.0;
     /* No whole number fits: the nearest of n*w_max below and (n+1)*w_min above. */
-    long k = (long)floor(step / r->w_max);
-    double below = k >= 1 ? step - (double)k * r->w_max : INFINITY;
-    double above = (double)(k + 1) * r->w_min - step;
+    long k = (long)floor(step / hi);
+    double below = k >= 1 ? step - (double)k * hi : INFINITY;
+    double above = (double)(k + 1) * lo - step;
     return fmin(below, above) / step;
 }
 

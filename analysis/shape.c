@@ -71,13 +71,82 @@ static size_t first_sample_at(const an_work_t *wk, int64_t t)
     return i > wk->n ? wk->n : i;
 }
 
-static int64_t local_midnight(int64_t t, const char *tz, int *wday)
+/* The zone's UTC offset over the series as a step function.  wa_time_local() switches the
+ * process's zone under a lock (about 40 us a call when the zone differs), so it is asked at
+ * probes a month apart, and where two probes disagree the change is found by bisection to the
+ * quarter hour (every zone's offsets change on quarter hours): a few dozen calls a year
+ * instead of one a day.  Two changes within one probe interval would be missed; no zone has
+ * them. */
+#define TZ_PROBE_S (32 * 86400)
+#define TZ_EXACT_S 900
+#define TZ_CHANGES_MAX 64
+
+typedef struct tzmap {
+    int64_t from[TZ_CHANGES_MAX + 1];
+    long off[TZ_CHANGES_MAX + 1];
+    size_t n;
+} tzmap_t;
+
+static int probe(const char *tz, int64_t t, long *off)
 {
     struct tm tm;
     if (wa_time_local(t, tz, &tm) != 0)
-        return INT64_MIN;
-    *wday = tm.tm_wday;
-    return t - (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+        return -1;
+    *off = tm.tm_gmtoff;
+    return 0;
+}
+
+static int tz_map(const char *tz, int64_t t0, int64_t t1, tzmap_t *m)
+{
+    long off_a, off_b;
+    int64_t a = t0;
+    if (probe(tz, a, &off_a) != 0)
+        return -1;
+    m->from[0] = INT64_MIN;
+    m->off[0] = off_a;
+    m->n = 1;
+    while (a < t1) {
+        int64_t b = a + TZ_PROBE_S < t1 ? a + TZ_PROBE_S : t1;
+        if (probe(tz, b, &off_b) != 0)
+            return -1;
+        if (off_b != off_a && m->n <= TZ_CHANGES_MAX) {
+            int64_t lo = a, hi = b;
+            while (hi - lo > TZ_EXACT_S) {
+                long off_mid;
+                int64_t mid = lo + (hi - lo) / 2;
+                if (probe(tz, mid, &off_mid) != 0)
+                    return -1;
+                if (off_mid == off_a)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            m->from[m->n] = hi;
+            m->off[m->n++] = off_b;
+        }
+        a = b;
+        off_a = off_b;
+    }
+    return 0;
+}
+
+static long tz_offset(const tzmap_t *m, int64_t t)
+{
+    size_t j = m->n - 1;
+    while (j > 0 && m->from[j] > t)
+        j--;
+    return m->off[j];
+}
+
+/* Local midnight (Unix s) of the local day holding t, and that day's weekday (0 = Sunday). */
+static int64_t local_midnight(const tzmap_t *m, int64_t t, int *wday)
+{
+    long off = tz_offset(m, t);
+    int64_t local = t + off, day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+    *wday = (int)(((day % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
+    /* Midnight's own offset may differ from t's on the day the clocks change. */
+    int64_t mid = day * 86400 - off;
+    return day * 86400 - tz_offset(m, mid);
 }
 
 static void day_stats(an_work_t *wk, an_day_t *d, int64_t t_next)
@@ -128,10 +197,11 @@ int an_days_build(an_work_t *wk, an_channel_t *c)
     int64_t t_last = wk->start + (int64_t)(wk->n - 1) * wk->step + wk->step / 2;
     size_t cap = (size_t)((t_last - t_first) / 86400) + 3;
     int wday;
-    int64_t t0 = local_midnight(t_first, wk->tz, &wday);
+    tzmap_t map;
 
-    if (t0 == INT64_MIN)
+    if (tz_map(wk->tz, t_first - 86400, t_last + 2 * 86400, &map) != 0)
         return -1;
+    int64_t t0 = local_midnight(&map, t_first, &wday);
     wk->days = calloc(cap, sizeof *wk->days);
     if (!wk->days)
         return -1;
@@ -140,8 +210,8 @@ int an_days_build(an_work_t *wk, an_channel_t *c)
         an_day_t *d = &wk->days[wk->n_days++];
         int next_wday;
         /* Noon of the next day is on the next day whatever a DST change did to this one. */
-        int64_t t_next = local_midnight(t0 + 86400 + 43200, wk->tz, &next_wday);
-        if (t_next == INT64_MIN || t_next <= t0)
+        int64_t t_next = local_midnight(&map, t0 + 86400 + 43200, &next_wday);
+        if (t_next <= t0)
             t_next = t0 + 86400;
         d->t0 = t0;
         d->wday = wday;
@@ -295,23 +365,33 @@ void an_shape_compute(an_work_t *wk, an_shape_t *s)
 void an_base_compute(an_work_t *wk)
 {
     double *buf = wk->dscratch, lo = INFINITY, hi = -INFINITY;
+    double tlo[2] = {INFINITY, INFINITY}, thi[2] = {-INFINITY, -INFINITY};
 
     for (int sl = 0; sl < AN_SLOTS; sl++) {
         size_t m = 0;
+        int t = sl >= 24;
         for (size_t k = 0; k < wk->n_days; k++)
-            if (wk->days[k].weekend == (sl >= 24) && day_full(&wk->days[k]))
+            if (wk->days[k].weekend == t && day_full(&wk->days[k]))
                 buf[m++] = wk->days[k].hour[sl % 24];
         wk->slot_level[sl] = an_median(buf, m);
         if (isfinite(wk->slot_level[sl])) {
             lo = fmin(lo, wk->slot_level[sl]);
             hi = fmax(hi, wk->slot_level[sl]);
+            tlo[t] = fmin(tlo[t], wk->slot_level[sl]);
+            thi[t] = fmax(thi[t], wk->slot_level[sl]);
         }
     }
+    /* Cycles are judged against the channel's highest level: a weekend whose nights and days
+     * differ by a tenth of the working-day peak has no cycle of its own, and all of it is base
+     * (LBNL's trace: weekend days 3 kW, nights 5 kW, weekday peaks 16 kW). */
     double span = hi - lo;
     wk->has_cycle = isfinite(span) && hi > 0.0 && span > CYCLE_MIN * hi;
     for (int sl = 0; sl < AN_SLOTS; sl++) {
         double v = wk->slot_level[sl];
-        wk->slot_base[sl] = isfinite(v) && (!wk->has_cycle || v <= lo + BASE_FRAC * span);
+        int t = sl >= 24;
+        double tspan = thi[t] - tlo[t];
+        int tcycle = wk->has_cycle && tspan > CYCLE_MIN * hi;
+        wk->slot_base[sl] = isfinite(v) && (!tcycle || v <= tlo[t] + BASE_FRAC * tspan);
         wk->slot_work[sl] = isfinite(v) && wk->has_cycle && v >= lo + WORK_FRAC * span;
     }
 
@@ -337,34 +417,33 @@ void an_base_compute(an_work_t *wk)
     }
 
     /* Weekday and weekend bases may differ (LBNL's trace: weekday nights ~2 kW higher); the
-     * series the change points are sought in is adjusted by each day type's median. */
-    double med_all, med_type[2];
+     * series the change points are sought in is adjusted by the weekend's offset, the median
+     * over adjacent days of different type (Friday-Saturday, Sunday-Monday) of weekend less
+     * weekday: a step between them moves one pair, not the median. */
     size_t m = 0;
-    for (size_t k = 0; k < wk->n_days; k++)
-        if (wk->days[k].kept)
-            buf[m++] = wk->days[k].base;
-    med_all = an_median(buf, m);
-    for (int t = 0; t < 2; t++) {
-        m = 0;
-        for (size_t k = 0; k < wk->n_days; k++)
-            if (wk->days[k].kept && wk->days[k].weekend == t)
-                buf[m++] = wk->days[k].base;
-        med_type[t] = m ? an_median(buf, m) : med_all;
+    for (size_t k = 0; k + 1 < wk->n_days; k++) {
+        const an_day_t *a = &wk->days[k], *b = &wk->days[k + 1];
+        if (a->kept && b->kept && a->weekend != b->weekend)
+            buf[m++] = a->weekend ? a->base - b->base : b->base - a->base;
     }
-    for (size_t k = 0; k < wk->n_days; k++) {
-        an_day_t *d = &wk->days[k];
-        d->badj = d->kept ? d->base - (med_type[d->weekend] - med_all) : NAN;
-    }
-
-    /* Robust noise of the series: MAD of first differences over consecutive kept days. */
-    double prev = NAN;
+    double off_we = m ? an_median(buf, m) : 0.0;
     m = 0;
     for (size_t k = 0; k < wk->n_days; k++) {
-        if (!wk->days[k].kept)
-            continue;
-        if (isfinite(prev))
-            buf[m++] = wk->days[k].badj - prev;
-        prev = wk->days[k].badj;
+        an_day_t *d = &wk->days[k];
+        d->badj = d->kept ? d->base - (d->weekend ? off_we : 0.0) : NAN;
+        if (d->kept)
+            buf[m++] = d->base;
+    }
+    double med_all = m ? an_median(buf, m) : 0.0;
+
+    /* Robust noise of the series: MAD of differences between consecutive days of the same
+     * type (Monday-Tuesday, Saturday-Sunday), so that an error in the weekend offset does not
+     * pass for noise. */
+    m = 0;
+    for (size_t k = 0; k + 1 < wk->n_days; k++) {
+        const an_day_t *a = &wk->days[k], *b = &wk->days[k + 1];
+        if (a->kept && b->kept && a->weekend == b->weekend)
+            buf[m++] = b->base - a->base;
     }
     double sigma = NAN;
     if (m >= 2) {
