@@ -224,6 +224,89 @@ static void test_bad_input(void **state)
     an_channel_free(NULL);
 }
 
+
+/* The detection boundary: a step is reported from max(min_step_w, noise_k * sigma_b), where
+ * sigma_b is the robust day-to-day noise of the daily base.  For white noise of sd sigma at s
+ * samples an hour over h base hours a day, sigma_b ~ 1.2533 sigma / sqrt(s h) (the median of h
+ * hourly means).  A flat 3 kW channel with sd 300 W at 1 min: sigma_b ~ 10 W, boundary ~ 50 W.
+ * A step of 1.5 boundaries is found, sized within 10%; one of 0.6 is not reported. */
+static void test_boundary(void **state)
+{
+    enum { STEP = 60, DAYS = 28, N = DAYS * 1440 };
+    double *w = malloc(N * sizeof *w), sigma_b;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    int64_t start;
+    an_opts_t o;
+    (void)state;
+    assert_int_equal(wa_time_parse("2026-03-02T00:00", "Asia/Shanghai", &start), 0);
+    memset(&o, 0, sizeof o);
+    o.tz = "Asia/Shanghai";
+    o.min_step_w = 10.0; /* let the noise decide */
+
+    /* sigma_b of the channel without a load, through the channel layer's own steps. */
+    gsl_rng_set(r, 99);
+    for (int i = 0; i < N; i++)
+        w[i] = 3000.0 + gsl_ran_gaussian(r, 300.0);
+    {
+        an_work_t wk;
+        an_channel_t ch;
+        memset(&wk, 0, sizeof wk);
+        memset(&ch, 0, sizeof ch);
+        wk.w = w;
+        wk.n = N;
+        wk.start = start;
+        wk.step = STEP;
+        wk.tz = o.tz;
+        wk.spd = 90000 / STEP + 2;
+        wk.scratch = malloc((2 * wk.spd + 16) * sizeof *wk.scratch);
+        assert_int_equal(an_days_build(&wk, &ch), 0);
+        wk.dscratch = malloc((4 * wk.n_days + 512) * sizeof *wk.dscratch);
+        an_shape_compute(&wk, &ch.shape);
+        an_base_compute(&wk);
+        sigma_b = wk.base_sigma;
+        free(wk.days);
+        free(wk.scratch);
+        free(wk.dscratch);
+    }
+    double theory = 1.2533 * 300.0 / sqrt(60.0 * 24.0), boundary = 5.0 * sigma_b;
+    print_message("sigma_b %.2f W (white-noise theory %.2f W), boundary %.1f W\n", sigma_b, theory,
+                  boundary);
+    assert_true(sigma_b > 0.6 * theory && sigma_b < 1.6 * theory);
+
+    static const struct {
+        double times;
+        int seen;
+    } cases[] = {{1.5, 1}, {3.0, 1}, {0.6, 0}, {0.3, 0}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        double load = cases[c].times * boundary;
+        size_t onset = 14 * 1440 + 3 * 60 + 17; /* 03:17 on day 14 */
+        an_channel_t ch;
+        char err[128];
+        gsl_rng_set(r, 99);
+        for (int i = 0; i < N; i++)
+            w[i] = 3000.0 + gsl_ran_gaussian(r, 300.0) + ((size_t)i >= onset ? load : 0.0);
+        assert_int_equal(an_channel_analyze(w, N, start, STEP, &o, &ch, err, sizeof err), 0);
+        size_t steps = 0;
+        for (size_t i = 0; i < ch.n_findings; i++) {
+            const an_finding_t *f = &ch.findings[i];
+            if (f->kind != AN_STEP_UP)
+                continue;
+            steps++;
+            print_message("boundary x%.1f (%.1f W): step %.1f W [%.1f, %.1f], onset error %ld s\n",
+                          cases[c].times, load, f->step_w, f->step_lo, f->step_hi,
+                          (long)(f->onset - (start + (int64_t)onset * STEP)));
+            assert_true(fabs(f->step_w - load) <= 0.1 * load);
+            assert_true(labs((long)(f->onset - (start + (int64_t)onset * STEP))) <= 7200);
+        }
+        if (!steps)
+            print_message("boundary x%.1f (%.1f W): not reported\n", cases[c].times, load);
+        assert_int_equal(steps, (size_t)cases[c].seen);
+        an_channel_free(&ch);
+    }
+    gsl_rng_free(r);
+    free(w);
+}
+
 /* ---- the scenario suite ---- */
 
 enum { SRC_SIM, SRC_LBNL, SRC_OPENEIS };
@@ -614,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_rig_estimate),
         cmocka_unit_test(test_days_and_shape),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_boundary),
         cmocka_unit_test(test_scenarios),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
