@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- fixtures ---- */
@@ -1086,6 +1087,113 @@ static void test_report(void **state)
     }
 }
 
+/* ---- the command line, end to end ---- */
+
+/* Runs the wattaudit binary with args; returns its exit status, stdout and stderr in out. */
+static int wattaudit(char *out, size_t len, const char *fmt, ...)
+{
+    char args[2048], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", WATTAUDIT_BIN, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A 15-minute kWh-per-interval export of `days` days: a 1 kW base, and from day 3 a 2.4 kW
+ * load that never switches off.  Returns its kWh. */
+static double write_export(const char *path, int days)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("Time,Consumption (kWh)\n", fp);
+    double kwh = 0;
+    for (int i = 0; i < days * 96; i++) {
+        int64_t t = R_T0 + (int64_t)i * 900;
+        char when[32];
+        double e = 0.25 * (1.0 + (i >= 3 * 96 ? 2.4 : 0) + 0.05 * sin(i * 0.7));
+        e = round(e * 1e6) / 1e6; /* as printed */
+        kwh += e;
+        fprintf(fp, "%s,%.6f\n", wa_time_format(t, "UTC", when, sizeof when), e);
+    }
+    fclose(fp);
+    return kwh;
+}
+
+static void test_cli(void **state)
+{
+    struct fx *fx = *state;
+    char out[65536], csv[128], data[128];
+    snprintf(data, sizeof data, "%s/data", fx->dir);
+    snprintf(csv, sizeof csv, "%s/export.csv", fx->dir);
+    double kwh = write_export(csv, 8);
+
+    assert_int_equal(wattaudit(out, sizeof out, "import --data %s --channel school-1/main/meter "
+                                                "--tz UTC %s", data, csv), 0);
+    assert_non_null(strstr(out, "768 steps of 900 s"));
+    assert_int_equal(wattaudit(out, sizeof out, "import --data %s --channel school-2/main/meter "
+                                                "--tz UTC %s", data, csv), 0);
+    /* Refusals: an existing channel, a bad row (named by line), a usage error. */
+    assert_int_equal(wattaudit(out, sizeof out, "import --data %s --channel school-1/main/meter "
+                                                "--tz UTC %s", data, csv), 1);
+    assert_non_null(strstr(out, "exists"));
+    char bad[128];
+    snprintf(bad, sizeof bad, "%s/bad.csv", fx->dir);
+    FILE *fp = fopen(bad, "w");
+    fputs("Time,kW\n2024-01-01 00:00,1\n2024-01-01 00:15,one\n", fp);
+    fclose(fp);
+    assert_int_equal(wattaudit(out, sizeof out, "import --data %s --channel x/y/z %s", data, bad),
+                     1);
+    assert_non_null(strstr(out, "bad.csv:3: 'one' is not a number"));
+    assert_int_equal(wattaudit(out, sizeof out, "import --data %s %s", data, bad), 2);
+    assert_int_equal(wattaudit(out, sizeof out, "analyze --config a --data b"), 2);
+    assert_int_equal(wattaudit(out, sizeof out, "analyze --data %s --factors cn-moon", data), 2);
+    assert_int_equal(wattaudit(out, sizeof out, "analyze --factors list"), 0);
+    assert_non_null(strstr(out, "cn-grid-southwest"));
+
+    /* analyze: the imported kWh, to the 0.5% and much better. */
+    assert_int_equal(wattaudit(out, sizeof out,
+                               "analyze --data %s --factors cn-popular --format json", data),
+                     0);
+    cJSON *doc = cJSON_Parse(out);
+    if (!doc)
+        fail_msg("not JSON: %s", out);
+    assert_rel(jget(doc, "sites.0.channels.0.kwh")->valuedouble, kwh, 1e-9);
+    assert_rel(jget(doc, "total.kwh")->valuedouble, 2 * kwh, 1e-9);
+    assert_string_equal(jget(doc, "sites.1.channels.0.id")->valuestring, "school-2/main/meter");
+    double saved = jget(doc, "sites.0.savings.kwh_per_day")->valuedouble;
+    print_message("cli: %.3f kWh imported per site, %.2f kWh/day unexplained (load 57.6)\n", kwh,
+                  saved);
+    assert_rel(saved, 0.25 * 4 * 2.4 * 24, 0.05); /* the 2.4 kW load, every day */
+    cJSON_Delete(doc);
+    assert_int_equal(wattaudit(out, sizeof out, "analyze --data %s --format csv", data), 0);
+    assert_non_null(strstr(out, "\ntotal,"));
+
+    /* report: Markdown with a population estimate; HTML to a file. */
+    assert_int_equal(wattaudit(out, sizeof out,
+                               "report --data %s --factors cn-popular --population 40 "
+                               "--units-name schools --site-units school-2=3",
+                               data),
+                     0);
+    assert_non_null(strstr(out, "## Population estimate"));
+    assert_non_null(strstr(out, "over 4 schools"));
+    assert_non_null(strstr(out, "Fewer than 10 audited sites"));
+    char html[128];
+    snprintf(html, sizeof html, "%s/r.html", fx->dir);
+    assert_int_equal(wattaudit(out, sizeof out, "report --data %s --format html --out %s", data,
+                               html),
+                     0);
+    assert_int_equal(access(html, R_OK), 0);
+    assert_int_equal(wattaudit(out, sizeof out, "report --data %s --site-units nowhere=2 "
+                                                "--population 5", data), 2);
+}
+
 /* ---- main ---- */
 
 int main(void)
@@ -1105,6 +1213,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_config, setup, teardown),
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_report),
+        cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
