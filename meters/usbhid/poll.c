@@ -21,13 +21,16 @@
  * one bInterval (at most 255 ms at full speed, USB 2.0 9.6.6; UPSes use 10 ms or so) of the
  * IN token, so a short wait finds what is queued without delaying the poll. */
 #define DRAIN_WAIT_MS 20
+/* A UPS sends a handful of reports per change (status, charge, load); more than this in one
+ * poll means a chatty device, and the rest waits for the next poll. */
 #define DRAIN_MAX 8
-/* A full-speed interrupt packet is at most 64 bytes (USB 2.0, 5.7.3). */
+/* Longest interrupt report kept: a full-speed interrupt packet is at most 64 bytes (USB 2.0,
+ * 5.7.3) and UPS input reports fit in one. */
 #define INTR_MAX 64
 /* Two timeouts in a row: the device is wedged, give up this poll and re-open next time. */
 #define TIMEOUTS_ABORT 2
 #define PLAN_MAX USBHID_Q_COUNT_
-#define REPORT_MAX 1025
+#define REPORT_MAX 1025 /* hidparse.c's 1024-byte report limit and the ID byte */
 
 typedef struct intr_cache {
     uint8_t data[INTR_MAX];
@@ -161,18 +164,21 @@ static int drain(usbhid_dev_t *u)
 {
     if (!u->c.ep_in || u->o.no_interrupt || u->c.binding.no_interrupt)
         return 0;
-    int size = u->c.ep_in_size > 0 && u->c.ep_in_size < INTR_MAX ? u->c.ep_in_size : INTR_MAX;
     for (int i = 0; i < DRAIN_MAX; i++) {
         uint8_t b[INTR_MAX];
         int got = 0;
-        int rc = usbhid_door_interrupt_in(u->c.h, u->c.ep_in, b, size, &got, DRAIN_WAIT_MS);
-        if (rc == LIBUSB_ERROR_TIMEOUT)
+        /* A whole report, not one packet: a report longer than wMaxPacketSize comes in
+         * several packets and ends with a short one (USB 2.0, 5.7.3).  One that fills its
+         * last packet exactly may end with no zero-length packet, and then arrives with a
+         * timeout; its bytes are kept. */
+        int rc = usbhid_door_interrupt_in(u->c.h, u->c.ep_in, b, INTR_MAX, &got, DRAIN_WAIT_MS);
+        if (rc == LIBUSB_ERROR_TIMEOUT && got <= 0)
             return 0;
         if (rc == LIBUSB_ERROR_ACCESS) {
             u->st.refused++;
             return 0;
         }
-        if (rc != 0)
+        if (rc != 0 && rc != LIBUSB_ERROR_TIMEOUT)
             return fatal(rc) ? rc : 0;
         if (got <= 0)
             continue;
@@ -182,6 +188,8 @@ static int drain(usbhid_dev_t *u)
         memcpy(c->data, b, (size_t)got);
         c->len = (size_t)got;
         c->t = mono();
+        if (rc == LIBUSB_ERROR_TIMEOUT)
+            return 0;
     }
     return 0;
 }

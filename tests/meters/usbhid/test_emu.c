@@ -219,7 +219,7 @@ static void test_emu_interrupt_and_stall(void **state)
     assert_int_equal(emu_pcap_open(&p, pcap, d.bus, d.addr), 0);
     emu_open_sequence(&p, &d);
     /* poll 1: one interrupt report waiting, then report 1 stalls */
-    emu_intr_in(&p, 0x81, 8, intr, sizeof intr);
+    emu_intr_in(&p, 0x81, 64, intr, sizeof intr);
     emu_ctrl_stall(&p, 0xA1, 0x01, 0x0301, 0, 2);
     emu_get_report(&p, 3, 0x02, 5, eaton_r2, sizeof eaton_r2);
     emu_get_report(&p, 3, 0x03, 5, eaton_r3, sizeof eaton_r3);
