@@ -12,7 +12,8 @@ want_tests=0
 run_pkgs=(build-essential cmake pkg-config
           libmodbus-dev librrd-dev rrdtool rrdcached libgsl-dev libusb-1.0-0-dev
           libconfig-dev libcjson-dev)
-test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mbpoll socat collectd-core nodejs npm)
+test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mbpoll socat collectd-core nodejs npm
+           umockdev libumockdev-dev nut-server nut-client)
 
 pkgs=("${run_pkgs[@]}")
 ((want_tests)) && pkgs+=("${test_pkgs[@]}")
