@@ -150,8 +150,9 @@ void an_channel_free(an_channel_t *c);
 const an_rig_t *an_rigs_builtin(size_t *n);
 
 /* Fills f->rig_kind, rigs_min = ceil(step/w_max) and rigs_max = floor(step/w_min) (each at
- * least 1) from the catalogue kind that fits step_w best: one where a whole number of units
- * covers the step, fewest units first, catalogue order on ties.  A non-empty `only` restricts
+ * least 1; w_min and w_max widened by 5% for meter and measurement error) from the catalogue
+ * kind that fits step_w best: one where a whole number of units covers the step, fewest units
+ * first, catalogue order on ties.  A non-empty `only` restricts
  * the choice to that kind when the catalogue has it (off_hours findings are office PCs).
  * Returns 1 if a whole number of units fits, 0 if the nearest kind was taken, -1 with EINVAL
  * for an empty catalogue or a step that is not positive. */

@@ -493,31 +493,20 @@ static size_t window_days(const an_work_t *wk, size_t lo, size_t hi, int before,
 /* Measures upward cut j against its neighbours among the candidates and fills f.  Returns 1
  * if every test passed, 0 if not (f still holds the evidence), -1 for a cut not to report at
  * all (nothing measurable, or a schedule change). */
-static int judge(ctx_t *cx, const cut_t *cuts, size_t nc, const int *cand, const int64_t *ends,
-                 size_t j, an_finding_t *f)
+typedef struct memo {
+    size_t prev_day, next_day; /* the window bounds the result was measured with */
+    int rc;                    /* judge()'s result; 2 = not yet judged */
+    an_finding_t f;
+} memo_t;
+
+static int judge_core(ctx_t *cx, const cut_t *cuts, const int64_t *ends, size_t j,
+                      size_t prev_day, size_t next_day, an_finding_t *f)
 {
     an_work_t *wk = cx->wk;
-    int64_t t_end = wk->start + (int64_t)wk->n * wk->step;
     int64_t onset = wk->start + (int64_t)cuts[j].i * wk->step, end = ends[j];
     double dur = (double)(end - onset);
     size_t pre[WINDOW_DAYS], post[WINDOW_DAYS];
     size_t oday = day_of_sample(wk, (size_t)cuts[j].i);
-    size_t prev_day = (size_t)-1, next_day = day_of_sample(wk, wk->n - 1) + 1;
-    for (size_t k = j - 1; k >= 1; k--)
-        if (cand[k]) {
-            prev_day = day_of_sample(wk, (size_t)cuts[k].i);
-            break;
-        }
-    for (size_t k = j + 1; k < nc; k++)
-        if (cand[k]) {
-            next_day = day_of_sample(wk, (size_t)cuts[k].i);
-            break;
-        }
-    if (end < t_end) {
-        size_t e = day_of_sample(wk, (size_t)((end - wk->start) / wk->step));
-        if (e < next_day)
-            next_day = e;
-    }
     size_t np = window_days(wk, prev_day, oday, 1, pre);
     size_t nq = window_days(wk, oday, next_day, 0, post);
     meas_t ms;
@@ -581,6 +570,40 @@ static int judge(ctx_t *cx, const cut_t *cuts, size_t nc, const int *cand, const
     return 1;
 }
 
+/* judge_core() for cut j, with its window bounds from the neighbouring candidates; a result
+ * measured with the same bounds before is reused (the bootstrap is the costly part). */
+static int judge(ctx_t *cx, const cut_t *cuts, size_t nc, const int *cand, const int64_t *ends,
+                 size_t j, memo_t *memo, an_finding_t *f)
+{
+    an_work_t *wk = cx->wk;
+    int64_t t_end = wk->start + (int64_t)wk->n * wk->step, end = ends[j];
+    size_t prev_day = (size_t)-1, next_day = day_of_sample(wk, wk->n - 1) + 1;
+    for (size_t k = j - 1; k >= 1; k--)
+        if (cand[k]) {
+            prev_day = day_of_sample(wk, (size_t)cuts[k].i);
+            break;
+        }
+    for (size_t k = j + 1; k < nc; k++)
+        if (cand[k]) {
+            next_day = day_of_sample(wk, (size_t)cuts[k].i);
+            break;
+        }
+    if (end < t_end) {
+        size_t e = day_of_sample(wk, (size_t)((end - wk->start) / wk->step));
+        if (e < next_day)
+            next_day = e;
+    }
+    if (memo[j].rc != 2 && memo[j].prev_day == prev_day && memo[j].next_day == next_day) {
+        *f = memo[j].f;
+        return memo[j].rc;
+    }
+    memo[j].rc = judge_core(cx, cuts, ends, j, prev_day, next_day, &memo[j].f);
+    memo[j].prev_day = prev_day;
+    memo[j].next_day = next_day;
+    *f = memo[j].f;
+    return memo[j].rc;
+}
+
 static int find_steps(ctx_t *cx)
 {
     an_work_t *wk = cx->wk;
@@ -621,10 +644,20 @@ static int find_steps(ctx_t *cx)
         cuts[j].i = 0;
         cuts[j].local = cuts[j].t = NAN;
     }
-    for (size_t j = 1; j < nc; j++)
-        if (refine(cx, kd[cp[j - 1] - 1], kd[cp[j - 1]], cuts[j].level - cuts[j - 1].level,
-                   &cuts[j]) != 0)
+    /* Only changes that could matter are dated at full resolution (the costly part): a
+     * quarter of the reporting size, so that a rise PELT shares between two cuts still is. */
+    double thr = fmax(cx->min_step, cx->noise_k * wk->base_sigma);
+    for (size_t j = 1; j < nc; j++) {
+        double delta = cuts[j].level - cuts[j - 1].level;
+        if (fabs(delta) < 0.25 * thr) {
+            cuts[j].i = (long)wk->days[kd[cp[j - 1]]].i0;
+            cuts[j].local = 0.0;
+            cuts[j].t = 0.0;
+            continue;
+        }
+        if (refine(cx, kd[cp[j - 1] - 1], kd[cp[j - 1]], delta, &cuts[j]) != 0)
             goto out;
+    }
 
     /* PELT often gives the part-day of an onset a segment of its own: two cuts of the same
      * sign that date to within a day of each other are one change. */
@@ -678,11 +711,20 @@ static int find_steps(ctx_t *cx)
     }
     /* A candidate that fails its tests no longer bounds its neighbours' windows: judge again
      * until the set settles (it only shrinks, so this ends). */
+    memo_t *memo = malloc(nc * sizeof *memo);
+    if (!memo) {
+        free(cand);
+        free(ends);
+        goto out;
+    }
+    memset(memo, 0, nc * sizeof *memo);
+    for (size_t j = 0; j < nc; j++)
+        memo[j].rc = 2;
     for (int changed = 1; changed;) {
         changed = 0;
         for (size_t j = 1; j < nc; j++) {
             an_finding_t f;
-            if (cand[j] && judge(cx, cuts, nc, cand, ends, j, &f) != 1) {
+            if (cand[j] && judge(cx, cuts, nc, cand, ends, j, memo, &f) != 1) {
                 cand[j] = 0;
                 changed = 1;
             }
@@ -690,10 +732,11 @@ static int find_steps(ctx_t *cx)
     }
     for (size_t j = 1; j < nc; j++) {
         an_finding_t f;
-        if (!cand[j] || judge(cx, cuts, nc, cand, ends, j, &f) != 1)
+        if (!cand[j] || judge(cx, cuts, nc, cand, ends, j, memo, &f) != 1)
             continue;
         an_finding_t *slot = push(cx);
         if (!slot) {
+            free(memo);
             free(cand);
             free(ends);
             goto out;
@@ -701,6 +744,7 @@ static int find_steps(ctx_t *cx)
         *slot = f;
         cx->out->n_findings++;
     }
+    free(memo);
     free(cand);
     free(ends);
     rc = 0;

@@ -151,15 +151,20 @@ static void test_rig_estimate(void **state)
 /* Daily percentiles, hourly means and integrals against GSL on sorted copies. */
 static void test_days_and_shape(void **state)
 {
-    enum { STEP = 300, N = 7 * 288 };
-    double *w = malloc(N * sizeof *w), sorted[288];
+    /* 1-minute data: the days are long enough for the sampled-pivot path of the tails. */
+    enum { STEP = 60, SPD = 1440, N = 7 * SPD };
+    double *w = malloc(N * sizeof *w), sorted[SPD];
     an_work_t wk;
     an_channel_t ch;
     int64_t start;
     (void)state;
     assert_int_equal(wa_time_parse("2026-03-02T00:00", "Asia/Shanghai", &start), 0);
     for (int i = 0; i < N; i++)
-        w[i] = 1000.0 + 500.0 * sin(i * 0.37) + (i % 288 >= 96 && i % 288 < 216 ? 3000 : 0);
+        w[i] = 1000.0 + 500.0 * sin(i * 0.37) + (i % SPD >= 480 && i % SPD < 1080 ? 3000 : 0) +
+               (i % 97 == 0 ? 2000 : 0) + (i / SPD == 3 ? 0.0 : 0.001 * i);
+    /* Ties: day 5 holds one value 600 times, where a sampled pivot lands on a tie. */
+    for (int i = 5 * SPD; i < 5 * SPD + 600; i++)
+        w[i] = 1234.5;
     w[5] = NAN;
     memset(&wk, 0, sizeof wk);
     memset(&ch, 0, sizeof ch);
@@ -175,7 +180,7 @@ static void test_days_and_shape(void **state)
     assert_int_equal(wk.n_days, 7);
     for (size_t d = 0; d < wk.n_days; d++) {
         size_t m = 0;
-        assert_int_equal(wk.days[d].i0, d * 288);
+        assert_int_equal(wk.days[d].i0, d * SPD);
         for (size_t i = wk.days[d].i0; i < wk.days[d].i1; i++)
             if (isfinite(w[i]))
                 sorted[m++] = w[i];
