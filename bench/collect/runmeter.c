@@ -4,7 +4,10 @@
  *   wa_bench_runmeter OUT -- COMMAND [ARGS...]
  *
  * Starts COMMAND as a child, forwards SIGTERM and SIGINT to it, and when it ends writes one
- * line to OUT: "pid P utime_s U stime_s S maxrss_kb M status X".  The times and the peak
+ * line to OUT: "pid P utime_s U stime_s S maxrss_kb M status X".  On SIGUSR1 it writes the
+ * child's CPU time so far to OUT.mark ("cpu_s C"), read from the child's CPU-time clock
+ * (clock_getcpuclockid), so that a caller can split a run's cost at a moment, e.g. just before
+ * it asks the child to stop.  The times and the peak
  * resident set come from wait4()'s rusage, which covers every thread the child ever had,
  * including threads that exited before it; /proc sampling would miss those.  Exits with the
  * child's status (128+signal when it was killed).
@@ -19,6 +22,30 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Writes the child's CPU time so far to OUT.mark; 0, or -1 with errno. */
+static int mark(const char *out, pid_t child)
+{
+    clockid_t cid;
+    struct timespec ts;
+    char path[4096];
+    int e = clock_getcpuclockid(child, &cid);
+    if (e != 0) {
+        errno = e;
+        return -1;
+    }
+    if (clock_gettime(cid, &ts) != 0)
+        return -1;
+    if (snprintf(path, sizeof path, "%s.mark", out) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    FILE *o = fopen(path, "w");
+    if (!o)
+        return -1;
+    fprintf(o, "cpu_s %.6f\n", (double)ts.tv_sec + ts.tv_nsec / 1e9);
+    return fclose(o);
+}
 
 int main(int argc, char **argv)
 {
@@ -35,6 +62,7 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGCHLD);
+    sigaddset(&sigs, SIGUSR1);
     sigprocmask(SIG_BLOCK, &sigs, &old);
 
     pid_t child = fork();
@@ -63,6 +91,8 @@ int main(int argc, char **argv)
         int sig = sigtimedwait(&sigs, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             kill(child, sig);
+        else if (sig == SIGUSR1 && mark(out, child) < 0)
+            perror("wa_bench_runmeter: mark");
     }
 
     FILE *o = fopen(out, "w");
