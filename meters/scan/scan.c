@@ -19,6 +19,13 @@
 /* SunSpec Information Model Specification: "SunS" (0x5375 0x6E53) at one of these bases. */
 static const uint16_t sunspec_bases[] = {40000, 0, 50000};
 
+/* A gateway's own exceptions 0x0A/0x0B (Modbus Application Protocol V1.1b3, 7) say that no
+ * device answered behind it: that unit id is empty, not a device that refuses. */
+static int device_answered(int e)
+{
+    return e > MODBUS_ENOBASE && e != EMBXGPATH && e != EMBXGTAR;
+}
+
 struct candidate {
     const profile_t *p;
     int plausible;
@@ -34,9 +41,9 @@ static int probe_sunspec(mbus_t *m, int unit, int timeout_ms, int *answered)
     for (size_t b = 0; b < sizeof sunspec_bases / sizeof sunspec_bases[0]; b++) {
         uint32_t addr = sunspec_bases[b];
         if (mbus_read(m, unit, 3, (uint16_t)addr, 2, timeout_ms, w, err, sizeof err) != 0) {
-            if (errno == ETIMEDOUT && b == 0)
-                return -1; /* nobody home: don't wait twice more */
-            if (errno > MODBUS_ENOBASE)
+            if (!device_answered(errno) && b == 0)
+                return -1; /* nobody home: don't ask twice more */
+            if (device_answered(errno))
                 *answered = 1;
             continue;
         }
@@ -132,9 +139,9 @@ static int scan_unit(mbus_t *m, int unit, const profile_set_t *ps, const scan_op
             continue;
         fp = &p->regs[p->fingerprint_reg];
         if (read_row(m, unit, fp, o->timeout_ms, &v) != 0) {
-            if (errno == ETIMEDOUT && !answered)
+            if (!device_answered(errno) && !answered)
                 return 0;
-            answered = 1;
+            answered |= device_answered(errno);
             continue;
         }
         answered = 1;

@@ -80,7 +80,11 @@ static int build(struct server *s, const siteconf_t *cfg, const profile_set_t *p
                     return wa_err(err, errlen, "%s:%d: device %s: no profile named \"%s\"",
                                   cfg->file, d->line, d->id, d->profile);
                 }
-                dev = sim_dev_new(d, p, bc->id, site->timezone, o->energy_origin, err, errlen);
+                /* No origin: count from the clock's time at start.  Counting from 1970 would
+                 * mean integrating decades at 10 s steps before the first answer. */
+                dev = sim_dev_new(d, p, bc->id, site->timezone,
+                                  o->energy_origin > 0 ? o->energy_origin : wa_clock_now(o->clock),
+                                  err, errlen);
                 if (!dev)
                     return -1;
                 for (size_t c = 0; c < d->n_channels; c++)

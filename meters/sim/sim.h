@@ -29,7 +29,8 @@ double sim_energy(const sc_sim_t *s, const char *tz, double t0, double t1);
 typedef struct sim_opts {
     const wa_log_t *log;
     const wa_clock_t *clock;         /* NULL = real time */
-    double energy_origin;            /* time the energy registers start counting from */
+    double energy_origin;            /* time the energy registers start counting from;
+                                        0 = the clock's time when sim_run starts */
     volatile sig_atomic_t *stop;
     const char *ready_file;          /* written once every server listens (for test fixtures) */
 } sim_opts_t;
