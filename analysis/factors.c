@@ -22,14 +22,18 @@
 #define KGCE_CALORIFIC 0.1229
 
 /* MEE and NBS, "关于发布2022年电力二氧化碳排放因子的公告" (announcement of 2024-12-20,
- * published 2024-12-23): national and regional average grid factors for 2022, kg CO2/kWh. */
+ * published 2024-12-23): national and regional average grid factors for 2022, kg CO2/kWh.  The
+ * regional figures as listed from its attachment by 新京报, 2024-12-27. */
 #define MEE_2022 "MEE/NBS announcement of 2024-12-20, 2022 electricity CO2 emission factors"
 
 static const an_factors_t presets[] = {
     /* The pair behind most Chinese "one kWh saved" statements: 0.404 kgce/kWh (coal burnt per
      * kWh supplied, the equivalent value 等价值) and 0.997 kg CO2/kWh (= 0.4 kgce x 2.493 kg
-     * CO2/kgce).  No primary official document for the pair was found; see docs/factors.md. */
-    {"cn-popular", 0.404, 0.997, 0, "", "popular Chinese savings factors: 0.404 kgce/kWh "
+     * CO2/kgce), as quoted for example by Zhongguo Qingnian Wang, 2017-08-04 ("每节约1度电...约400
+     * 克标准煤...997克二氧化碳").  No primary official document for the pair was found; see
+     * docs/factors.md. */
+    {"cn-popular", 0.404, 0.997, 0, "",
+     "popular Chinese savings factors: 0.404 kgce/kWh "
      "(supply coal, equivalent value) and 0.997 kg CO2/kWh (0.4 kgce x 2.493 kg CO2/kgce); "
      "no primary official source, see docs/factors.md"},
     {"cn-grid-2022", KGCE_CALORIFIC, 0.5366, 0, "",

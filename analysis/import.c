@@ -255,8 +255,7 @@ static void day_cache_fill(struct day_cache *dc, const struct stamp *st, const c
     int64_t t0, w0, t1, w1;
     dc->y = st->y, dc->mo = st->mo, dc->d = st->d;
     dc->uniform = local_midnight(st->y, st->mo, st->d, tz, &t0, &w0) == 0 &&
-                  local_midnight(st->y, st->mo, st->d + 1, tz, &t1, &w1) == 0 &&
-                  t1 - t0 == w1 - w0;
+                  local_midnight(st->y, st->mo, st->d + 1, tz, &t1, &w1) == 0 && t1 - t0 == w1 - w0;
     dc->offset = w0 - t0;
 }
 
@@ -273,8 +272,12 @@ static int stamp_time(const struct stamp *st, const char *tz, struct day_cache *
         h = 0;
         extra = 86400;
     }
-    struct tm tm = {.tm_year = st->y - 1900, .tm_mon = st->mo - 1, .tm_mday = st->d,
-                    .tm_hour = h, .tm_min = st->mi, .tm_sec = st->s};
+    struct tm tm = {.tm_year = st->y - 1900,
+                    .tm_mon = st->mo - 1,
+                    .tm_mday = st->d,
+                    .tm_hour = h,
+                    .tm_min = st->mi,
+                    .tm_sec = st->s};
     time_t wall = timegm(&tm);
     if (tm.tm_mday != st->d)
         return -1;
@@ -381,8 +384,8 @@ static an_unit_t header_unit(const char *h)
     static const struct {
         const char *tok;
         an_unit_t u;
-    } toks[] = {{"kwh", AN_UNIT_KWH}, {"kw", AN_UNIT_KW}, {"wh", AN_UNIT_WH}, {"[w]", AN_UNIT_W},
-                {"(w)", AN_UNIT_W}, {"_w", AN_UNIT_W}};
+    } toks[] = {{"kwh", AN_UNIT_KWH}, {"kw", AN_UNIT_KW}, {"wh", AN_UNIT_WH},
+                {"[w]", AN_UNIT_W},   {"(w)", AN_UNIT_W}, {"_w", AN_UNIT_W}};
     for (size_t i = 0; i < sizeof toks / sizeof toks[0]; i++) {
         const char *p = strstr(low, toks[i].tok);
         if (!p)
@@ -409,8 +412,8 @@ static int contains_nocase(const char *hay, const char *needle)
 
 static int looks_like_power(const char *h)
 {
-    static const char *const words[] = {"power", "load", "demand", "energy", "elec", "功率",
-                                        "负荷", "电量", "用电"};
+    static const char *const words[] = {"power", "load", "demand", "energy", "elec",
+                                        "功率",  "负荷", "电量",   "用电"};
     if (header_unit(h) != AN_UNIT_AUTO)
         return 1;
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
@@ -553,8 +556,8 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
             n_cols = n;
             if (wide) {
                 if (step && step != 86400 / k) {
-                    wa_err(err, errlen, "%s:%ld: %d values a day means a %d s step, not %d",
-                           name, ln.no, k, 86400 / k, step);
+                    wa_err(err, errlen, "%s:%ld: %d values a day means a %d s step, not %d", name,
+                           ln.no, k, 86400 / k, step);
                     goto out;
                 }
                 step = 86400 / k;
@@ -687,8 +690,8 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
     }
     ps.n = w;
     if (ps.bad && !o->skip_bad) {
-        wa_err(err, errlen, "%s (%zu bad row%s in all; nothing was imported)", ps.first_bad,
-               ps.bad, ps.bad == 1 ? "" : "s");
+        wa_err(err, errlen, "%s (%zu bad row%s in all; nothing was imported)", ps.first_bad, ps.bad,
+               ps.bad == 1 ? "" : "s");
         goto out;
     }
     if (!step) {
@@ -721,8 +724,8 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
         if ((ps.r[i].t - t0) % step != 0)
             bad_row(&ps, ps.r[i].line, "time is off the %d s grid that the first row sets", step);
     if (ps.bad && !o->skip_bad) {
-        wa_err(err, errlen, "%s (%zu bad row%s in all; nothing was imported)", ps.first_bad,
-               ps.bad, ps.bad == 1 ? "" : "s");
+        wa_err(err, errlen, "%s (%zu bad row%s in all; nothing was imported)", ps.first_bad, ps.bad,
+               ps.bad == 1 ? "" : "s");
         goto out;
     }
 
@@ -797,8 +800,7 @@ static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
 }
 
 int an_import_file(const char *csv_path, const char *data_dir, const char *rel, int replace,
-                   const an_import_opts_t *o, an_import_series_t *stats, char *err,
-                   size_t errlen)
+                   const an_import_opts_t *o, an_import_series_t *stats, char *err, size_t errlen)
 {
     if (!csv_path || !data_dir || !rel) {
         errno = EINVAL;

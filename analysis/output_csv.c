@@ -68,8 +68,7 @@ int an_output_csv(const an_result_t *r, FILE *out, char *err, size_t errlen)
             text(out, site->id);
             text(out, c->id);
             text(out, an_role_name(c->role));
-            fprintf(out, ",%d,%lld,%lld", c->counted, (long long)site->from,
-                    (long long)site->to);
+            fprintf(out, ",%d,%lld,%lld", c->counted, (long long)site->from, (long long)site->to);
             num(out, c->energy.kwh);
             text(out, an_energy_method_name(c->energy.method));
             num(out, c->energy.coverage);

@@ -12,8 +12,7 @@ static const char *fmt(double v, int sig, char *buf, size_t len)
     return isfinite(v) ? an_format_sig(v, sig, buf, len) : "n/a";
 }
 
-static void finding(FILE *out, const an_channel_result_t *c, const an_finding_t *f,
-                    const char *tz)
+static void finding(FILE *out, const an_channel_result_t *c, const an_finding_t *f, const char *tz)
 {
     char on[32], a[32], b[32], kwh[32];
     fprintf(out, "      %-10s since %s  +%s W", an_kind_name(f->kind),
@@ -39,9 +38,9 @@ int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen)
     for (size_t s = 0; s < r->n_sites; s++) {
         const an_site_result_t *site = &r->sites[s];
         const char *tz = site->tz[0] ? site->tz : NULL;
-        fprintf(out, "site %s (%s): %s kWh in %.1f days, %s kgce, %s kg CO2", site->id,
-                site->name, fmt(site->kwh, 4, a, sizeof a), site->days,
-                fmt(site->kgce, 4, b, sizeof b), fmt(site->kgco2, 4, c1, sizeof c1));
+        fprintf(out, "site %s (%s): %s kWh in %.1f days, %s kgce, %s kg CO2", site->id, site->name,
+                fmt(site->kwh, 4, a, sizeof a), site->days, fmt(site->kgce, 4, b, sizeof b),
+                fmt(site->kgco2, 4, c1, sizeof c1));
         if (site->from != r->from || site->to != r->to)
             fprintf(out, "  (%s .. %s UTC)", wa_time_format(site->from, "UTC", a, sizeof a),
                     wa_time_format(site->to, "UTC", b, sizeof b));

@@ -190,8 +190,9 @@ static void html_end(FILE *out)
     fputs("</body>\n</html>\n", out);
 }
 
-static const doc_ops_t html = {html_begin,    html_heading, html_para,      html_list_begin, html_item,
-                               html_list_end, html_table,   html_table_end, html_end};
+static const doc_ops_t html = {html_begin,      html_heading,   html_para,
+                               html_list_begin, html_item,      html_list_end,
+                               html_table,      html_table_end, html_end};
 
 /* ---- the statement's content ---- */
 
@@ -214,11 +215,11 @@ static void statement_text(const an_result_t *r, char *buf, size_t len)
     if (r->savings.kwh_per_day > 0) {
         char s[256];
         an_statement(r->savings.kwh_per_day, &r->factors, s, sizeof s);
-        snprintf(buf, len, "Removing the unexplained loads found still running would save: %s.",
-                 s);
+        snprintf(buf, len, "Removing the unexplained loads found still running would save: %s.", s);
     } else {
-        snprintf(buf, len, "No unexplained load was found still running at the end of the "
-                           "period: no savings are claimed.");
+        snprintf(buf, len,
+                 "No unexplained load was found still running at the end of the "
+                 "period: no savings are claimed.");
     }
 }
 
@@ -258,9 +259,9 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
     }
 
     d->heading(out, "Figures per site");
-    static const char *const head[] = {"Site", "Period (UTC)", "kWh in period",
-                                       "Unexplained kWh", "Saving kWh/day", "kgce/day",
-                                       "t standard coal/year", "t CO2/year"};
+    static const char *const head[] = {
+        "Site",           "Period (UTC)", "kWh in period",        "Unexplained kWh",
+        "Saving kWh/day", "kgce/day",     "t standard coal/year", "t CO2/year"};
     d->table(out, head, 8, 1);
     for (size_t s = 0; s <= r->n_sites; s++) {
         int total = s == r->n_sites;
@@ -291,8 +292,8 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
             for (size_t k = 0; k < c->ch.n_findings; k++) {
                 const an_finding_t *fd = &c->ch.findings[k];
                 if (n_findings++ == 0) {
-                    static const char *const fh[] = {"Channel", "Kind", "Since (local)",
-                                                     "Size W", "Units", "kWh in period",
+                    static const char *const fh[] = {"Channel", "Kind",  "Since (local)",
+                                                     "Size W",  "Units", "kWh in period",
                                                      "Status"};
                     d->table(out, fh, 7, 1);
                 }
@@ -308,7 +309,8 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
                     snprintf(c5, sizeof c5, "explained by %s", fd->explained_by);
                 else
                     snprintf(c5, sizeof c5, "%s",
-                             an_finding_active(c, fd) ? "unexplained, running" : "unexplained, ended");
+                             an_finding_active(c, fd) ? "unexplained, running"
+                                                      : "unexplained, ended");
                 const char *cells[7] = {c->id, an_kind_name(fd->kind), c1, c2, c3, c4, c5};
                 d->table(out, cells, 7, 0);
             }
@@ -364,8 +366,8 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
                      "%s: %.1f%% of the period known (%s); %zu gaps, %.1f h, of which %.1f h "
                      "not bridged by the energy register%s%s",
                      c->id, 100 * en->coverage, an_energy_method_name(en->method), en->n_gaps,
-                     en->gap_hours, en->unbridged_gap_hours, c->analyzed ? "" : "; not judged: ",
-                     c->analyzed ? "" : c->note);
+                     en->gap_hours, en->unbridged_gap_hours,
+                     c->analyzed ? "" : "; not judged: ", c->analyzed ? "" : c->note);
             d->item(out, line);
             listed++;
         }
@@ -374,8 +376,9 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
     else
         d->para(out, "Every channel is complete over the period.");
     if (r->n_skipped) {
-        snprintf(line, sizeof line, "%zu file(s) could not be read and are left out (named in "
-                                    "the run's warnings).",
+        snprintf(line, sizeof line,
+                 "%zu file(s) could not be read and are left out (named in "
+                 "the run's warnings).",
                  r->n_skipped);
         d->para(out, line);
     }
@@ -428,10 +431,9 @@ static void write_csv(const an_result_t *r, const an_report_opts_t *o, FILE *out
         an_csv_field(out, total ? "all sites" : site->id);
         fprintf(out, ",%lld,%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f,",
                 (long long)(total ? r->from : site->from), (long long)(total ? r->to : site->to),
-                total ? r->kwh : site->kwh,
-                total ? r->excess_kwh : site->excess_kwh, total ? r->kgce : site->kgce,
-                total ? r->kgco2 : site->kgco2, sv->kwh_per_day, sv->kgce_per_day,
-                sv->tce_per_year, sv->tco2_per_year, sv->cost_per_year);
+                total ? r->kwh : site->kwh, total ? r->excess_kwh : site->excess_kwh,
+                total ? r->kgce : site->kgce, total ? r->kgco2 : site->kgco2, sv->kwh_per_day,
+                sv->kgce_per_day, sv->tce_per_year, sv->tco2_per_year, sv->cost_per_year);
         an_csv_field(out, f->name);
         fprintf(out, ",%g,%g,", f->kgce_per_kwh, f->kgco2_per_kwh);
         an_csv_field(out, f->source);

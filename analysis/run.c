@@ -343,8 +343,8 @@ static void warn_skip(const an_run_opts_t *o, an_result_t *r, const char *msg)
 /* The register at the power series' step: MAX of a bucket is its last reading, which is what
  * an archive coarser than the poll holds; at the finest step only AVERAGE exists and it is the
  * reading itself (docs/rrd-layout.md). */
-static double *fetch_register(const char *file, const storage_series_t *p, int64_t from,
-                              int64_t to, const char *rrdcached)
+static double *fetch_register(const char *file, const storage_series_t *p, int64_t from, int64_t to,
+                              const char *rrdcached)
 {
     static const char *const cfs[] = {"MAX", "AVERAGE"};
     char err[256];
@@ -449,8 +449,8 @@ static int window(const an_run_opts_t *o, an_site_result_t *s, char *err, size_t
         s->from = s->to - (int64_t)DEFAULT_DAYS * SECONDS_PER_DAY;
     if (s->from >= s->to) {
         errno = EINVAL;
-        return wa_err(err, errlen, "the window is empty (from %lld >= to %lld)",
-                      (long long)s->from, (long long)s->to);
+        return wa_err(err, errlen, "the window is empty (from %lld >= to %lld)", (long long)s->from,
+                      (long long)s->to);
     }
     return 0;
 }

@@ -43,14 +43,29 @@ static void list_factors(FILE *out)
 int cli_analysis_option(cli_analysis_args_t *a, int opt, const char *arg)
 {
     switch (opt) {
-    case CLI_AN_CONFIG: a->config = arg; return 1;
-    case CLI_AN_DATA: a->data = arg; return 1;
-    case CLI_AN_FROM: a->from = arg; return 1;
-    case CLI_AN_TO: a->to = arg; return 1;
-    case CLI_AN_FACTORS: a->factors = arg; return 1;
-    case CLI_AN_TZ: a->tz = arg; return 1;
-    case CLI_AN_RRDCACHED: a->rrdcached = arg; return 1;
-    default: return 0;
+    case CLI_AN_CONFIG:
+        a->config = arg;
+        return 1;
+    case CLI_AN_DATA:
+        a->data = arg;
+        return 1;
+    case CLI_AN_FROM:
+        a->from = arg;
+        return 1;
+    case CLI_AN_TO:
+        a->to = arg;
+        return 1;
+    case CLI_AN_FACTORS:
+        a->factors = arg;
+        return 1;
+    case CLI_AN_TZ:
+        a->tz = arg;
+        return 1;
+    case CLI_AN_RRDCACHED:
+        a->rrdcached = arg;
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -81,8 +96,8 @@ int cli_analysis_prepare(const char *cmd, const cli_analysis_args_t *a, an_run_o
         fprintf(stderr, "wattaudit %s: --to \"%s\" is not a time\n", cmd, a->to);
         goto usage;
     }
-    if (an_factors_parse(a->factors ? a->factors : DEFAULT_FACTORS, &o->factors, err,
-                         sizeof err) < 0) {
+    if (an_factors_parse(a->factors ? a->factors : DEFAULT_FACTORS, &o->factors, err, sizeof err) <
+        0) {
         fprintf(stderr, "wattaudit %s: %s\n", cmd, err);
         goto usage;
     }
@@ -132,10 +147,18 @@ int cli_analyze(int argc, char **argv)
         if (cli_analysis_option(&a, opt, optarg))
             continue;
         switch (opt) {
-        case 'f': format = optarg; break;
-        case 'o': out_path = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'f':
+            format = optarg;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -50,17 +50,24 @@ int cli_import(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (opt) {
-        case 'd': data = optarg; break;
-        case 'c': channel = optarg; break;
-        case 'z': o.tz = optarg; break;
+        case 'd':
+            data = optarg;
+            break;
+        case 'c':
+            channel = optarg;
+            break;
+        case 'z':
+            o.tz = optarg;
+            break;
         case 'u':
             if (an_unit_parse(optarg, &o.unit) < 0) {
-                fprintf(stderr, "wattaudit import: --unit is kW, W, kWh or Wh, not '%s'\n",
-                        optarg);
+                fprintf(stderr, "wattaudit import: --unit is kW, W, kWh or Wh, not '%s'\n", optarg);
                 return 2;
             }
             break;
-        case 'k': o.column = optarg; break;
+        case 'k':
+            o.column = optarg;
+            break;
         case 's': {
             char *end;
             long s = strtol(optarg, &end, 10);
@@ -78,10 +85,18 @@ int cli_import(int argc, char **argv)
             }
             o.stamp_end = strcmp(optarg, "end") == 0;
             break;
-        case 'b': o.skip_bad = 1; break;
-        case 'r': replace = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'b':
+            o.skip_bad = 1;
+            break;
+        case 'r':
+            replace = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!data || !channel || optind != argc - 1) {

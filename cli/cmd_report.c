@@ -94,15 +94,21 @@ int cli_report(int argc, char **argv)
                 return 2;
             }
             break;
-        case 't': ro.title = optarg; break;
-        case 'o': out_path = optarg; break;
+        case 't':
+            ro.title = optarg;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
         case 'p':
             if (parse_double(optarg, &population) < 0 || population <= 0) {
                 fprintf(stderr, "wattaudit report: --population is a count above 0\n");
                 return 2;
             }
             break;
-        case 'w': ro.population_what = optarg; break;
+        case 'w':
+            ro.population_what = optarg;
+            break;
         case 'u': {
             char *eq = strrchr(optarg, '=');
             if (!eq || n_su == MAX_SITE_UNITS || parse_double(eq + 1, &num) < 0 || num < 0) {
@@ -133,8 +139,12 @@ int cli_report(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -170,14 +180,13 @@ int cli_report(int argc, char **argv)
             for (size_t s = 0; s < r.n_sites; s++)
                 known |= strcmp(su[k].site, r.sites[s].id) == 0;
             if (!known) {
-                fprintf(stderr, "wattaudit report: --site-units names no site '%s'\n",
-                        su[k].site);
+                fprintf(stderr, "wattaudit report: --site-units names no site '%s'\n", su[k].site);
                 rc = 2;
             }
         }
-        if (rc == 0 && (!y || !x ||
-                        an_scale_ratio(y, x, r.n_sites, population, replicates, seed, level,
-                                       &sc) < 0)) {
+        if (rc == 0 &&
+            (!y || !x ||
+             an_scale_ratio(y, x, r.n_sites, population, replicates, seed, level, &sc) < 0)) {
             fprintf(stderr,
                     "wattaudit report: cannot scale up: it needs at least 2 audited sites with "
                     "units (%zu sites here)\n",

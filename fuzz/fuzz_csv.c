@@ -31,8 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     err[0] = '\0';
     an_import_series_t s;
     /* Not NUL-terminated on purpose: the parser takes a length. */
-    int rc = an_import_parse("fuzz.csv", (const char *)data + 1, size - 1, &o, &s, err,
-                             sizeof err);
+    int rc = an_import_parse("fuzz.csv", (const char *)data + 1, size - 1, &o, &s, err, sizeof err);
     if (rc < 0 && err[0] == '\0')
         abort(); /* every refusal must say why */
     if (rc == 0) {

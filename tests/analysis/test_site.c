@@ -80,9 +80,9 @@ static void test_presets(void **state)
         const char *name;
         double kgce, kgco2;
     } cases[] = {
-        {"cn-popular", 0.404, 0.997},        {"cn-grid-2022", 0.1229, 0.5366},
-        {"cn-grid-north", 0.1229, 0.6776},   {"cn-grid-northeast", 0.1229, 0.5564},
-        {"cn-grid-east", 0.1229, 0.5617},    {"cn-grid-central", 0.1229, 0.5395},
+        {"cn-popular", 0.404, 0.997},          {"cn-grid-2022", 0.1229, 0.5366},
+        {"cn-grid-north", 0.1229, 0.6776},     {"cn-grid-northeast", 0.1229, 0.5564},
+        {"cn-grid-east", 0.1229, 0.5617},      {"cn-grid-central", 0.1229, 0.5395},
         {"cn-grid-northwest", 0.1229, 0.5857}, {"cn-grid-south", 0.1229, 0.3869},
         {"cn-grid-southwest", 0.1229, 0.2268}, {"cn-calorific", 0.1229, 0.5366},
     };
@@ -117,10 +117,9 @@ static void test_factor_specs(void **state)
         {"cn-grid-east,tariff=0.65", 1, "cn-grid-east", 0.1229, 0.5617, 0.65, "CNY", NULL},
         {"cn-grid-east,tariff=0.1,currency=EUR", 1, "cn-grid-east", 0.1229, 0.5617, 0.1, "EUR",
          NULL},
-        {"custom,kgce=0.3,kgco2=0.58,source=our utility, 2024 bill", 1, "custom", 0.3, 0.58, 0,
-         "", NULL},
-        {"cn-popular,kgco2=0.9,source=my note", 1, "cn-popular(adjusted)", 0.404, 0.9, 0, "",
+        {"custom,kgce=0.3,kgco2=0.58,source=our utility, 2024 bill", 1, "custom", 0.3, 0.58, 0, "",
          NULL},
+        {"cn-popular,kgco2=0.9,source=my note", 1, "cn-popular(adjusted)", 0.404, 0.9, 0, "", NULL},
         {"custom,kgce=0.3,kgco2=0.58", 0, NULL, 0, 0, 0, NULL, "needs kgce=, kgco2= and source="},
         {"cn-popular,kgco2=0.9", 0, NULL, 0, 0, 0, NULL, "needs a source="},
         {"cn-grid-mars", 0, NULL, 0, 0, 0, NULL, "no preset 'cn-grid-mars'"},
@@ -156,10 +155,10 @@ static void test_format_sig(void **state)
         int sig;
         const char *want;
     } cases[] = {
-        {148500, 4, "148,500"}, {59.994, 3, "60"},     {21897.81, 3, "21,900"},
-        {54039.1, 3, "54,000"}, {0.404, 4, "0.404"},   {0.5366, 4, "0.5366"},
+        {148500, 4, "148,500"},    {59.994, 3, "60"},    {21897.81, 3, "21,900"},
+        {54039.1, 3, "54,000"},    {0.404, 4, "0.404"},  {0.5366, 4, "0.5366"},
         {1234567, 3, "1,230,000"}, {999.96, 4, "1,000"}, {0.012345, 3, "0.0123"},
-        {-4321, 2, "-4,300"},   {0, 3, "0"},           {100, 3, "100"},
+        {-4321, 2, "-4,300"},      {0, 3, "0"},          {100, 3, "100"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[64];
@@ -226,35 +225,102 @@ static void test_energy_cases(void **state)
         int gap0_bridged;
     } cases[] = {
         {"power only, complete",
-         {600, 600, 600, 600, 600, 600, 600, 600, 600, 600}, {0}, 0, AN_ENERGY_POWER,
-         0.1, 1, 1, 0, 0, 0, 0},
+         {600, 600, 600, 600, 600, 600, 600, 600, 600, 600},
+         {0},
+         0,
+         AN_ENERGY_POWER,
+         0.1,
+         1,
+         1,
+         0,
+         0,
+         0,
+         0},
         {"power with a 3-step gap: counted, not filled",
-         {600, 600, U, U, U, 600, 600, 600, 600, 600}, {0}, 0, AN_ENERGY_POWER,
-         0.07, 0.7, 0.7, 1, 3.0 / 60, 3.0 / 60, 0},
+         {600, 600, U, U, U, 600, 600, 600, 600, 600},
+         {0},
+         0,
+         AN_ENERGY_POWER,
+         0.07,
+         0.7,
+         0.7,
+         1,
+         3.0 / 60,
+         3.0 / 60,
+         0},
         {"register bridges the gap exactly (the meter kept counting)",
          {600, 600, U, U, U, 600, 600, 600, 600, 600},
-         {10, 20, U, U, U, 60, 70, 80, 90, 100}, 1, AN_ENERGY_REGISTER,
+         {10, 20, U, U, U, 60, 70, 80, 90, 100},
+         1,
+         AN_ENERGY_REGISTER,
          /* (100 - 10) Wh over steps 2..10 + 10 Wh of power in step 1 */
-         0.1, 1, 0.7, 1, 3.0 / 60, 0, 1},
+         0.1,
+         1,
+         0.7,
+         1,
+         3.0 / 60,
+         0,
+         1},
         {"register unknown at the ends: power used there",
          {600, 600, 600, 600, 600, 600, 600, 600, 600, 600},
-         {U, U, 30, 40, 50, 60, 70, 80, U, U}, 1, AN_ENERGY_REGISTER,
-         0.1, 1, 1, 0, 0, 0, 0},
+         {U, U, 30, 40, 50, 60, 70, 80, U, U},
+         1,
+         AN_ENERGY_REGISTER,
+         0.1,
+         1,
+         1,
+         0,
+         0,
+         0,
+         0},
         {"register says more than power (power missed a spike)",
          {600, 600, 600, 600, 600, 600, 600, 600, 600, 600},
-         {10, 20, 30, 40, 90, 100, 110, 120, 130, 140}, 1, AN_ENERGY_REGISTER,
-         0.14, 1, 1, 0, 0, 0, 0},
+         {10, 20, 30, 40, 90, 100, 110, 120, 130, 140},
+         1,
+         AN_ENERGY_REGISTER,
+         0.14,
+         1,
+         1,
+         0,
+         0,
+         0,
+         0},
         {"a register that goes down is not trusted",
          {600, 600, 600, 600, 600, 600, 600, 600, 600, 600},
-         {10, 20, 30, 40, 5, 15, 25, 35, 45, 55}, 1, AN_ENERGY_POWER,
-         0.1, 1, 1, 0, 0, 0, 0},
+         {10, 20, 30, 40, 5, 15, 25, 35, 45, 55},
+         1,
+         AN_ENERGY_POWER,
+         0.1,
+         1,
+         1,
+         0,
+         0,
+         0,
+         0},
         {"gap at the end, outside the register span",
          {600, 600, 600, 600, 600, 600, 600, 600, U, U},
-         {10, 20, 30, 40, 50, 60, 70, 80, U, U}, 1, AN_ENERGY_REGISTER,
-         0.08, 0.8, 0.8, 1, 2.0 / 60, 2.0 / 60, 0},
+         {10, 20, 30, 40, 50, 60, 70, 80, U, U},
+         1,
+         AN_ENERGY_REGISTER,
+         0.08,
+         0.8,
+         0.8,
+         1,
+         2.0 / 60,
+         2.0 / 60,
+         0},
         {"nothing known",
-         {U, U, U, U, U, U, U, U, U, U}, {0}, 0, AN_ENERGY_NONE,
-         NAN, 0, 0, 1, 10.0 / 60, 10.0 / 60, 0},
+         {U, U, U, U, U, U, U, U, U, U},
+         {0},
+         0,
+         AN_ENERGY_NONE,
+         NAN,
+         0,
+         0,
+         1,
+         10.0 / 60,
+         10.0 / 60,
+         0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         an_energy_t en;
@@ -318,21 +384,21 @@ static void test_import_parse_cases(void **state)
         size_t n;
         int step;
         int64_t start;
-        double wh;            /* energy of the known steps */
-        const char *in_err;   /* ok == 0: the message names file and line */
+        double wh;          /* energy of the known steps */
+        const char *in_err; /* ok == 0: the message names file and line */
     } cases[] = {
         {"long, kW, no header, UTC offset",
-         "2024-01-01 00:00:00+08:00,1.5\n2024-01-01 00:15:00+08:00,2.5\n", NULL, NULL,
-         AN_UNIT_KW, 0, 0, 1, 2, 900, INT64_C(1704038400), 1000, NULL},
+         "2024-01-01 00:00:00+08:00,1.5\n2024-01-01 00:15:00+08:00,2.5\n", NULL, NULL, AN_UNIT_KW,
+         0, 0, 1, 2, 900, INT64_C(1704038400), 1000, NULL},
         {"long, header states kWh per interval, Shanghai",
-         "time,Energy [kWh]\n2024-01-01 00:00,0.5\n2024-01-01 01:00,0.25\n", "Asia/Shanghai",
-         NULL, AN_UNIT_AUTO, 0, 0, 1, 2, 3600, INT64_C(1704038400), 750, NULL},
+         "time,Energy [kWh]\n2024-01-01 00:00,0.5\n2024-01-01 01:00,0.25\n", "Asia/Shanghai", NULL,
+         AN_UNIT_AUTO, 0, 0, 1, 2, 3600, INT64_C(1704038400), 750, NULL},
         {"stamps at the interval's end",
-         "time,P (W)\n2024-01-01 00:15Z,400\n2024-01-01 00:30Z,800\n", NULL, NULL, AN_UNIT_AUTO,
-         1, 0, 1, 2, 900, INT64_C(1704067200), 300, NULL},
+         "time,P (W)\n2024-01-01 00:15Z,400\n2024-01-01 00:30Z,800\n", NULL, NULL, AN_UNIT_AUTO, 1,
+         0, 1, 2, 900, INT64_C(1704067200), 300, NULL},
         {"US dates, several columns, the power one found by name",
-         "Date,OAT [F],Main Meter [kW],Gas\n1/2/2024 0:00,40,2,9\n1/2/2024 1:00,41,4,9\n",
-         "UTC", NULL, AN_UNIT_AUTO, 0, 0, 1, 2, 3600, INT64_C(1704153600), 6000, NULL},
+         "Date,OAT [F],Main Meter [kW],Gas\n1/2/2024 0:00,40,2,9\n1/2/2024 1:00,41,4,9\n", "UTC",
+         NULL, AN_UNIT_AUTO, 0, 0, 1, 2, 3600, INT64_C(1704153600), 6000, NULL},
         {"a missing row is a gap, not a zero",
          "2024-01-01T00:00Z;1\n2024-01-01T00:15Z;nan\n2024-01-01T00:45Z;1\n", NULL, NULL,
          AN_UNIT_KW, 0, 0, 1, 4, 900, INT64_C(1704067200), 500, NULL},
@@ -347,26 +413,22 @@ static void test_import_parse_cases(void **state)
          "2024-01-01 00:45Z,1\n",
          NULL, NULL, AN_UNIT_AUTO, 0, 1, 1, 4, 900, INT64_C(1704067200), 750, NULL},
         {"a repeated time is a bad row",
-         "2024-01-01 00:00Z,1\n2024-01-01 00:15Z,1\n2024-01-01 00:15Z,2\n", NULL, NULL,
-         AN_UNIT_KW, 0, 0, 0, 0, 0, 0, 0, "t.csv:3: time 2024-01-01 00:15 repeats line 2"},
+         "2024-01-01 00:00Z,1\n2024-01-01 00:15Z,1\n2024-01-01 00:15Z,2\n", NULL, NULL, AN_UNIT_KW,
+         0, 0, 0, 0, 0, 0, 0, "t.csv:3: time 2024-01-01 00:15 repeats line 2"},
         {"off the grid",
          "2024-01-01 00:00Z,1\n2024-01-01 00:15Z,1\n2024-01-01 00:31Z,2\n2024-01-01 00:45Z,2\n",
          NULL, NULL, AN_UNIT_KW, 0, 0, 0, 0, 0, 0, 0, "t.csv:3: time is off the 900 s grid"},
-        {"no unit anywhere",
-         "2024-01-01 00:00Z,1\n2024-01-01 00:15Z,1\n", NULL, NULL, AN_UNIT_AUTO, 0, 0, 0, 0, 0,
-         0, 0, "give --unit"},
-        {"several unnamed columns",
-         "time,a,b\n2024-01-01 00:00Z,1,2\n", NULL, NULL, AN_UNIT_KW, 0, 0, 0, 0, 0, 0, 0,
-         "choose one with --column"},
-        {"a date that does not exist",
-         "2024-02-30 00:00,1\n2024-03-01 00:00,1\n", "UTC", NULL, AN_UNIT_KW, 0, 0, 0, 0, 0, 0,
-         0, "t.csv:1: '2024-02-30 00:00' is not a time that exists"},
-        {"wide row with the wrong count",
-         "2024-01-01,1,2,3\n", NULL, NULL, AN_UNIT_KW, 0, 0, 0, 0, 0, 0, 0,
-         "24, 48 or 96 values"},
+        {"no unit anywhere", "2024-01-01 00:00Z,1\n2024-01-01 00:15Z,1\n", NULL, NULL, AN_UNIT_AUTO,
+         0, 0, 0, 0, 0, 0, 0, "give --unit"},
+        {"several unnamed columns", "time,a,b\n2024-01-01 00:00Z,1,2\n", NULL, NULL, AN_UNIT_KW, 0,
+         0, 0, 0, 0, 0, 0, "choose one with --column"},
+        {"a date that does not exist", "2024-02-30 00:00,1\n2024-03-01 00:00,1\n", "UTC", NULL,
+         AN_UNIT_KW, 0, 0, 0, 0, 0, 0, 0, "t.csv:1: '2024-02-30 00:00' is not a time that exists"},
+        {"wide row with the wrong count", "2024-01-01,1,2,3\n", NULL, NULL, AN_UNIT_KW, 0, 0, 0, 0,
+         0, 0, 0, "24, 48 or 96 values"},
         {"two rows a year apart at 15 minutes: a stray time, not data",
-         "2024-01-01 00:00Z,1\n2024-01-01 00:15Z,1\n2025-01-01 00:00Z,1\n", NULL, NULL,
-         AN_UNIT_KW, 0, 0, 0, 0, 0, 0, 0, "almost all would be gaps"},
+         "2024-01-01 00:00Z,1\n2024-01-01 00:15Z,1\n2025-01-01 00:00Z,1\n", NULL, NULL, AN_UNIT_KW,
+         0, 0, 0, 0, 0, 0, 0, "almost all would be gaps"},
         {"nothing but a header", "time,kW\n", NULL, NULL, AN_UNIT_KW, 0, 0, 0, 0, 0, 0, 0,
          "no data rows"},
         {"an unclosed quote", "\"2024-01-01 00:00Z,1\n2024-01-01 00:15Z,1\n", NULL, NULL,
@@ -375,17 +437,19 @@ static void test_import_parse_cases(void **state)
     FILE *devnull = fopen("/dev/null", "w");
     assert_non_null(devnull);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        an_import_opts_t o = {.tz = cases[i].tz, .unit = cases[i].unit,
-                              .column = cases[i].column, .stamp_end = cases[i].stamp_end,
-                              .skip_bad = cases[i].skip_bad, .warn = devnull};
+        an_import_opts_t o = {.tz = cases[i].tz,
+                              .unit = cases[i].unit,
+                              .column = cases[i].column,
+                              .stamp_end = cases[i].stamp_end,
+                              .skip_bad = cases[i].skip_bad,
+                              .warn = devnull};
         an_import_series_t s;
         char err[512] = "";
-        int rc = an_import_parse("t.csv", cases[i].text, strlen(cases[i].text), &o, &s, err,
-                                 sizeof err);
+        int rc =
+            an_import_parse("t.csv", cases[i].text, strlen(cases[i].text), &o, &s, err, sizeof err);
         if (!cases[i].ok) {
             if (rc != -1 || !strstr(err, cases[i].in_err))
-                fail_msg("%s: rc %d, err '%s', want '%s'", cases[i].what, rc, err,
-                         cases[i].in_err);
+                fail_msg("%s: rc %d, err '%s', want '%s'", cases[i].what, rc, err, cases[i].in_err);
             continue;
         }
         if (rc != 0)
@@ -410,8 +474,8 @@ static void test_import_wide(void **state)
     /* Two days of the 96-point load curve with a header of times, kW. */
     char header[2048] = "日期";
     for (int j = 1; j <= 96; j++)
-        snprintf(header + strlen(header), sizeof header - strlen(header), ",%02d:%02d",
-                 j * 15 / 60, j * 15 % 60);
+        snprintf(header + strlen(header), sizeof header - strlen(header), ",%02d:%02d", j * 15 / 60,
+                 j * 15 % 60);
     char *text = wide_text(2, 10, header);
     an_import_opts_t o = {.tz = "Asia/Shanghai", .unit = AN_UNIT_KW};
     an_import_series_t s;
@@ -477,18 +541,39 @@ static void test_import_real_traces(void **state)
     static const struct {
         const char *file, *tz, *rel;
         an_unit_t unit;
-        int col;  /* 0-based for the independent sum */
+        int col; /* 0-based for the independent sum */
         double hours, scale;
         int step;
         long bad[8]; /* lines the importer must name, 0-terminated */
     } cases[] = {
-        {"lbnl_loadshape_test_kw.csv", "America/Los_Angeles", "lbnl/main/kw", AN_UNIT_KW, 1,
-         0.25, 1, 900, {0}},
-        {"openeis_test_4year.csv", "Etc/GMT+8", "openeis/main/meter", AN_UNIT_AUTO, 2, 1, 1,
-         3600, {0}},
+        {"lbnl_loadshape_test_kw.csv",
+         "America/Los_Angeles",
+         "lbnl/main/kw",
+         AN_UNIT_KW,
+         1,
+         0.25,
+         1,
+         900,
+         {0}},
+        {"openeis_test_4year.csv",
+         "Etc/GMT+8",
+         "openeis/main/meter",
+         AN_UNIT_AUTO,
+         2,
+         1,
+         1,
+         3600,
+         {0}},
         /* On each spring-forward day the export labels the hour after 01:00-08:00 as
          * 03:00-07:00 twice: the second is refused as a repeated time (skipped here). */
-        {"openeis_wholebuilding.csv", NULL, "openeis/whole/power", AN_UNIT_AUTO, 2, 1, 1, 3600,
+        {"openeis_wholebuilding.csv",
+         NULL,
+         "openeis/whole/power",
+         AN_UNIT_AUTO,
+         2,
+         1,
+         1,
+         3600,
          {1565, 10469, 19205, 27941, 0}},
     };
     char warn_path[128];
@@ -507,8 +592,10 @@ static void test_import_real_traces(void **state)
                                       cases[i].bad, &rows);
         FILE *warn = fopen(warn_path, "w+");
         assert_non_null(warn);
-        an_import_opts_t o = {.tz = cases[i].tz, .unit = cases[i].unit,
-                              .skip_bad = cases[i].bad[0] != 0, .warn = warn};
+        an_import_opts_t o = {.tz = cases[i].tz,
+                              .unit = cases[i].unit,
+                              .skip_bad = cases[i].bad[0] != 0,
+                              .warn = warn};
         an_import_series_t st;
         if (an_import_file(path, data, cases[i].rel, 0, &o, &st, err, sizeof err) != 0)
             fail_msg("%s: %s", cases[i].file, err);
@@ -532,9 +619,8 @@ static void test_import_real_traces(void **state)
         snprintf(rrd, sizeof rrd, "%s/%s.rrd", data, cases[i].rel);
         storage_series_t ser;
         int64_t from = st.start, to = st.start + (int64_t)st.n * st.step;
-        assert_int_equal(storage_fetch(rrd, NULL, "AVERAGE", from, to, 0, NULL, &ser, err,
-                                       sizeof err),
-                         0);
+        assert_int_equal(
+            storage_fetch(rrd, NULL, "AVERAGE", from, to, 0, NULL, &ser, err, sizeof err), 0);
         an_energy_t en;
         an_energy_compute(ser.v, NULL, ser.n, ser.start, ser.step, from, to, &en);
         size_t known = (size_t)llround(en.power_coverage * (double)en.n_steps);
@@ -616,8 +702,12 @@ static void write_collector_files(const char *data, double kwh[3])
     char err[512];
     storage_t *st = storage_open(data, NULL, err, sizeof err);
     assert_non_null(st);
-    const storage_layout_t lay = {.step_s = R_STEP, .full_days = 35, .mid_step_s = 300,
-                                  .mid_days = 40, .long_step_s = 3600, .long_days = 60};
+    const storage_layout_t lay = {.step_s = R_STEP,
+                                  .full_days = 35,
+                                  .mid_step_s = 300,
+                                  .mid_days = 40,
+                                  .long_step_s = 3600,
+                                  .long_days = 60};
     static const char *const rel[3] = {"campus/pdu/inlet", "campus/pdu/outlet1",
                                        "campus/pdu/outlet7"};
     for (int c = 0; c < 3; c++)
@@ -793,8 +883,8 @@ static void test_run_data_folder(void **state)
     int found = 0;
     for (size_t k = 0; k < o7->ch.n_findings; k++) {
         const an_finding_t *f = &o7->ch.findings[k];
-        print_message("outlet7: %s onset %lld step %.0f W excess %.1f kWh\n",
-                      an_kind_name(f->kind), (long long)f->onset, f->step_w, f->excess_kwh);
+        print_message("outlet7: %s onset %lld step %.0f W excess %.1f kWh\n", an_kind_name(f->kind),
+                      (long long)f->onset, f->step_w, f->excess_kwh);
         if (f->kind == AN_STEP_UP && !f->explained_by[0] && llabs(f->onset - ASIC_FROM) <= 3600)
             found = 1;
     }
@@ -822,11 +912,21 @@ static void test_run_data_folder(void **state)
     assert_true(jget(doc, "factors.kgce_per_kwh")->valuedouble == 0.404);
     assert_true(jget(doc, "factors.kgco2_per_kwh")->valuedouble == 0.997);
     static const char *const paths[] = {
-        "sites.0.site", "sites.0.kwh", "sites.0.excess_kwh", "sites.0.kgce", "sites.0.kgco2",
-        "sites.0.savings.kwh_per_day", "sites.0.savings.kgce_per_day",
-        "sites.0.savings.tce_per_year", "sites.0.savings.tco2_per_year",
-        "sites.0.channels.0.id", "sites.0.channels.0.kwh", "sites.0.channels.0.mean_w",
-        "sites.0.channels.0.coverage", "sites.0.channels.0.findings", "total.kwh",
+        "sites.0.site",
+        "sites.0.kwh",
+        "sites.0.excess_kwh",
+        "sites.0.kgce",
+        "sites.0.kgco2",
+        "sites.0.savings.kwh_per_day",
+        "sites.0.savings.kgce_per_day",
+        "sites.0.savings.tce_per_year",
+        "sites.0.savings.tco2_per_year",
+        "sites.0.channels.0.id",
+        "sites.0.channels.0.kwh",
+        "sites.0.channels.0.mean_w",
+        "sites.0.channels.0.coverage",
+        "sites.0.channels.0.findings",
+        "total.kwh",
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         jget(doc, paths[i]);
@@ -837,8 +937,9 @@ static void test_run_data_folder(void **state)
         cJSON *fs = jget(ch, "findings");
         for (int k = 0; k < cJSON_GetArraySize(fs); k++) {
             cJSON *f = cJSON_GetArrayItem(fs, k);
-            static const char *const fk[] = {"kind", "onset", "step_w", "rigs.min", "rigs.max",
-                                             "excess_kwh", "score", "explained_by", "evidence"};
+            static const char *const fk[] = {"kind",     "onset",        "step_w",
+                                             "rigs.min", "rigs.max",     "excess_kwh",
+                                             "score",    "explained_by", "evidence"};
             for (size_t j = 0; j < sizeof fk / sizeof fk[0]; j++)
                 jget(f, fk[j]);
             checked++;
@@ -1051,19 +1152,24 @@ static void test_report(void **state)
         int scale;
         const char *must[6];
     } cases[] = {
-        {AN_REPORT_MARKDOWN, 0,
+        {AN_REPORT_MARKDOWN,
+         0,
          {"# Unexplained electricity loads", "## Statement", "| county-a |", "## Method",
           "Source: popular Chinese savings factors", NULL}},
-        {AN_REPORT_HTML, 1,
+        {AN_REPORT_HTML,
+         1,
          {"<!DOCTYPE html>", "<table>", "county-b &lt;&amp;&gt;", "<li>Assumed: the audited",
           "</html>", NULL}},
-        {AN_REPORT_CSV, 1, {"scope,from,to,kwh", "\ncounty-a,", "\nall sites,", "\npopulation,",
-                            NULL}},
-        {AN_REPORT_JSON, 1, {"\"schema\":\t\"wattaudit.analysis/1\"", "\"report\":",
-                             "\"population\":", NULL}},
+        {AN_REPORT_CSV,
+         1,
+         {"scope,from,to,kwh", "\ncounty-a,", "\nall sites,", "\npopulation,", NULL}},
+        {AN_REPORT_JSON,
+         1,
+         {"\"schema\":\t\"wattaudit.analysis/1\"", "\"report\":", "\"population\":", NULL}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        an_report_opts_t o = {.format = cases[i].fmt, .scale = cases[i].scale ? &sc : NULL,
+        an_report_opts_t o = {.format = cases[i].fmt,
+                              .scale = cases[i].scale ? &sc : NULL,
                               .population_what = "flagged IP addresses"};
         char *t = report_text(&r, &o);
         if (getenv("WA_SHOW_REPORT") && cases[i].fmt == AN_REPORT_MARKDOWN)
@@ -1134,14 +1240,23 @@ static void test_cli(void **state)
     snprintf(csv, sizeof csv, "%s/export.csv", fx->dir);
     double kwh = write_export(csv, 8);
 
-    assert_int_equal(wattaudit(out, sizeof out, "import --data %s --channel school-1/main/meter "
-                                                "--tz UTC %s", data, csv), 0);
+    assert_int_equal(wattaudit(out, sizeof out,
+                               "import --data %s --channel school-1/main/meter "
+                               "--tz UTC %s",
+                               data, csv),
+                     0);
     assert_non_null(strstr(out, "768 steps of 900 s"));
-    assert_int_equal(wattaudit(out, sizeof out, "import --data %s --channel school-2/main/meter "
-                                                "--tz UTC %s", data, csv), 0);
+    assert_int_equal(wattaudit(out, sizeof out,
+                               "import --data %s --channel school-2/main/meter "
+                               "--tz UTC %s",
+                               data, csv),
+                     0);
     /* Refusals: an existing channel, a bad row (named by line), a usage error. */
-    assert_int_equal(wattaudit(out, sizeof out, "import --data %s --channel school-1/main/meter "
-                                                "--tz UTC %s", data, csv), 1);
+    assert_int_equal(wattaudit(out, sizeof out,
+                               "import --data %s --channel school-1/main/meter "
+                               "--tz UTC %s",
+                               data, csv),
+                     1);
     assert_non_null(strstr(out, "exists"));
     char bad[128];
     snprintf(bad, sizeof bad, "%s/bad.csv", fx->dir);
@@ -1158,9 +1273,9 @@ static void test_cli(void **state)
     assert_non_null(strstr(out, "cn-grid-southwest"));
 
     /* analyze: the imported kWh, to the issue's 0.5% and much better. */
-    assert_int_equal(wattaudit(out, sizeof out,
-                               "analyze --data %s --factors cn-popular --format json", data),
-                     0);
+    assert_int_equal(
+        wattaudit(out, sizeof out, "analyze --data %s --factors cn-popular --format json", data),
+        0);
     cJSON *doc = cJSON_Parse(out);
     if (!doc)
         fail_msg("not JSON: %s", out);
@@ -1186,12 +1301,14 @@ static void test_cli(void **state)
     assert_non_null(strstr(out, "Fewer than 10 audited sites"));
     char html[128];
     snprintf(html, sizeof html, "%s/r.html", fx->dir);
-    assert_int_equal(wattaudit(out, sizeof out, "report --data %s --format html --out %s", data,
-                               html),
-                     0);
+    assert_int_equal(
+        wattaudit(out, sizeof out, "report --data %s --format html --out %s", data, html), 0);
     assert_int_equal(access(html, R_OK), 0);
-    assert_int_equal(wattaudit(out, sizeof out, "report --data %s --site-units nowhere=2 "
-                                                "--population 5", data), 2);
+    assert_int_equal(wattaudit(out, sizeof out,
+                               "report --data %s --site-units nowhere=2 "
+                               "--population 5",
+                               data),
+                     2);
 }
 
 /* ---- main ---- */
