@@ -311,14 +311,163 @@ static int walk_faults(struct walk *w, const config_setting_t *g, sc_faults_t *f
     return 0;
 }
 
-static int walk_device(struct walk *w, const config_setting_t *g, const char *tz, int serial,
-                       sc_device_t *d)
+/* Keys that belong to one kind of bus only, with what to say when they show up on the other. */
+static const char *const modbus_only[] = {"unit", "profile", "retries", "max_regs", "max_gap",
+                                          "quarantine_after", "quarantine_max", "faults", NULL};
+static const char *const usb_only[] = {"usb_id", "serial", "usb_path", "nominal_w",
+                                       "nominal_va", NULL};
+
+static int in_list(const char *const *l, const char *name)
+{
+    for (; *l; l++)
+        if (strcmp(*l, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* A clearer message than "unknown key" for a key of the other kind of bus. */
+static int check_kind_keys(struct walk *w, const config_setting_t *g, sc_bus_kind_t kind)
+{
+    int n = config_setting_length(g);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+        const char *name = config_setting_name(m);
+        if (kind == SC_BUS_USB && in_list(modbus_only, name))
+            return fail(w, m, "'%s' is a Modbus key: a device on a usb bus has no unit or "
+                              "profile and is found by usb_id, serial or usb_path", name);
+        if (kind != SC_BUS_USB && in_list(usb_only, name))
+            return fail(w, m, "'%s' is for devices on a usb bus (usb = { };)%s", name,
+                        strcmp(name, "serial") == 0
+                            ? "; a Modbus serial line is the bus's serial = { ... }"
+                            : "");
+    }
+    return 0;
+}
+
+static int is_hex4(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+              (s[i] >= 'A' && s[i] <= 'F')))
+            return 0;
+    return 1;
+}
+
+/* "vvvv:pppp", four hex digits each, as lsusb prints them. */
+static int parse_usb_id(const char *s, uint16_t *vid, uint16_t *pid)
+{
+    if (strlen(s) != 9 || s[4] != ':' || !is_hex4(s) || !is_hex4(s + 5))
+        return -1;
+    *vid = (uint16_t)strtoul(s, NULL, 16);
+    *pid = (uint16_t)strtoul(s + 5, NULL, 16);
+    return *vid ? 0 : -1;
+}
+
+/* "<bus>-<port>[.<port>...]" as the kernel names USB devices in /sys/bus/usb/devices; a hub
+ * chain is at most 7 ports deep (USB 2.0, 4.1.1: 7 tiers including the root). */
+static int valid_usb_path(const char *s)
+{
+    int ports = 0;
+    const char *p = s;
+    if (!(*p >= '1' && *p <= '9'))
+        return 0;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p++ != '-')
+        return 0;
+    for (;;) {
+        if (!(*p >= '1' && *p <= '9'))
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (++ports > 7)
+            return 0;
+        if (*p == '\0')
+            return 1;
+        if (*p++ != '.')
+            return 0;
+    }
+}
+
+static int walk_usb_device(struct walk *w, const config_setting_t *g, sc_device_t *d)
+{
+    char id[16] = "";
+    sc_usb_t *u = &d->usb;
+    int r;
+    if ((r = get_str(w, g, "usb_id", id, sizeof id, 0)) < 0)
+        return -1;
+    if (r == 0 && parse_usb_id(id, &u->vid, &u->pid) != 0)
+        return fail(w, config_setting_get_member(g, "usb_id"),
+                    "usb_id = \"%s\" is not \"vvvv:pppp\" (vendor and product id, four hex "
+                    "digits each, as lsusb shows them)", id);
+    if (get_str(w, g, "serial", u->serial, sizeof u->serial, 0) < 0 ||
+        get_str(w, g, "usb_path", u->path, sizeof u->path, 0) < 0 ||
+        get_double(w, g, "nominal_w", &u->nominal_w, 1, 1e7, 0) < 0 ||
+        get_double(w, g, "nominal_va", &u->nominal_va, 1, 1e7, 0) < 0)
+        return -1;
+    if (config_setting_get_member(g, "serial") && !u->serial[0])
+        return fail(w, config_setting_get_member(g, "serial"), "'serial' is empty");
+    if (u->path[0] && !valid_usb_path(u->path))
+        return fail(w, config_setting_get_member(g, "usb_path"),
+                    "usb_path = \"%s\" is not a USB port path such as \"1-1.4\" (bus-port.port..., "
+                    "as in /sys/bus/usb/devices)", u->path);
+    if (!u->vid && !u->serial[0] && !u->path[0])
+        return fail(w, g, "device \"%s\" on a usb bus needs at least one of usb_id, serial or "
+                          "usb_path to find its UPS", d->id);
+    return 0;
+}
+
+/* A USB device records one channel.  Before the channels are walked: at most one, and no
+ * simulated loads. */
+static int usb_channels_precheck(struct walk *w, const config_setting_t *l, int n,
+                                 const sc_device_t *d)
+{
+    const config_setting_t *s;
+    if (n > 1)
+        return fail(w, config_setting_get_elem(l, 1), "device \"%s\" on a usb bus has one "
+                    "channel, \"%s\"", d->id, SC_USB_CHANNEL);
+    if (n == 1 && (s = config_setting_get_member(config_setting_get_elem(l, 0), "simulate")))
+        return fail(w, s, "'simulate' is for Modbus channels: the simulator has no USB devices");
+    return 0;
+}
+
+/* After them: the channel's source is "output"; without a channel, "output" is made. */
+static int usb_channel(struct walk *w, const config_setting_t *l, sc_device_t *d)
+{
+    if (d->n_channels == 1) {
+        sc_channel_t *ch = &d->channels[0];
+        if (strcmp(ch->source, SC_USB_CHANNEL) != 0) {
+            const config_setting_t *g = config_setting_get_elem(l, 0);
+            if (config_setting_get_member(g, "source"))
+                return fail(w, config_setting_get_member(g, "source"),
+                            "source \"%s\": a device on a usb bus has one channel, \"%s\"",
+                            ch->source, SC_USB_CHANNEL);
+            wa_strlcpy(ch->source, SC_USB_CHANNEL, sizeof ch->source); /* id given, no source */
+        }
+        return 0;
+    }
+    d->channels = calloc(1, sizeof *d->channels);
+    if (!d->channels)
+        return -1;
+    d->n_channels = 1;
+    wa_strlcpy(d->channels[0].id, SC_USB_CHANNEL, sizeof d->channels[0].id);
+    wa_strlcpy(d->channels[0].source, SC_USB_CHANNEL, sizeof d->channels[0].source);
+    wa_strlcpy(d->channels[0].name, SC_USB_CHANNEL, sizeof d->channels[0].name);
+    d->channels[0].line = d->line;
+    return 0;
+}
+
+static int walk_device(struct walk *w, const config_setting_t *g, const char *tz,
+                       sc_bus_kind_t kind, sc_device_t *d)
 {
     static const char *const keys[] = {"id", "unit", "profile", "interval", "timeout_ms",
                                        "retries", "max_regs", "max_gap", "quarantine_after",
                                        "quarantine_max", "channels", "faults", NULL};
+    static const char *const usb_keys[] = {"id", "usb_id", "serial", "usb_path", "nominal_w",
+                                           "nominal_va", "interval", "timeout_ms", "channels",
+                                           NULL};
     const config_setting_t *l, *f;
-    int n;
+    int n, usb = kind == SC_BUS_USB, serial = kind == SC_BUS_SERIAL;
     d->line = line_of(g);
     d->interval_s = 60;
     d->timeout_ms = 1000;
@@ -327,11 +476,14 @@ static int walk_device(struct walk *w, const config_setting_t *g, const char *tz
     d->max_gap = 8;
     d->quarantine_after = 3;
     d->quarantine_max_s = 600;
-    if (check_keys(w, g, keys, "a device") ||
-        get_id(w, g, "id", d->id, sizeof d->id, 1) < 0 ||
-        get_int(w, g, "unit", &d->unit, serial ? 1 : 0, serial ? 247 : 255, 1) < 0 ||
-        get_str(w, g, "profile", d->profile, sizeof d->profile, 1) < 0 ||
-        get_int(w, g, "interval", &d->interval_s, 1, 86400, 0) < 0 ||
+    if (check_kind_keys(w, g, kind) || check_keys(w, g, usb ? usb_keys : keys, "a device") ||
+        get_id(w, g, "id", d->id, sizeof d->id, 1) < 0)
+        return -1;
+    if (usb ? walk_usb_device(w, g, d) < 0
+            : (get_int(w, g, "unit", &d->unit, serial ? 1 : 0, serial ? 247 : 255, 1) < 0 ||
+               get_str(w, g, "profile", d->profile, sizeof d->profile, 1) < 0))
+        return -1;
+    if (get_int(w, g, "interval", &d->interval_s, 1, 86400, 0) < 0 ||
         get_int(w, g, "timeout_ms", &d->timeout_ms, 10, 60000, 0) < 0 ||
         get_int(w, g, "retries", &d->retries, 0, 10, 0) < 0 ||
         get_int(w, g, "max_regs", &d->max_regs, 1, 125, 0) < 0 ||
@@ -343,6 +495,8 @@ static int walk_device(struct walk *w, const config_setting_t *g, const char *tz
         return -1;
     l = list_of_groups(w, g, "channels", 0, &n);
     if (!l && errno == WA_ECONFIG)
+        return -1;
+    if (usb && usb_channels_precheck(w, l, n, d) < 0)
         return -1;
     if (n > 0) {
         d->channels = calloc((size_t)n, sizeof *d->channels);
@@ -364,6 +518,8 @@ static int walk_device(struct walk *w, const config_setting_t *g, const char *tz
             }
         }
     }
+    if (usb)
+        return usb_channel(w, l, d);
     return 0;
 }
 
@@ -413,8 +569,10 @@ static int walk_serial(struct walk *w, const config_setting_t *g, sc_bus_t *b)
 
 static int walk_bus(struct walk *w, const config_setting_t *g, const char *tz, sc_bus_t *b)
 {
-    static const char *const keys[] = {"id", "tcp", "serial", "inter_frame_ms", "devices", NULL};
-    const config_setting_t *l, *ser, *tcp;
+    static const char *const keys[] = {"id", "tcp", "serial", "usb", "inter_frame_ms", "devices",
+                                       NULL};
+    static const char *const no_keys[] = {NULL};
+    const config_setting_t *l, *ser, *tcp, *usb;
     char hp[SC_NAME_MAX + 8];
     int n;
     b->line = line_of(g);
@@ -425,20 +583,30 @@ static int walk_bus(struct walk *w, const config_setting_t *g, const char *tz, s
         return -1;
     tcp = config_setting_get_member(g, "tcp");
     ser = config_setting_get_member(g, "serial");
-    if (!!tcp == !!ser)
-        return fail(w, g, "bus \"%s\" needs exactly one of 'tcp = \"host:port\"' or "
-                          "'serial = { ... }'", b->id);
+    usb = config_setting_get_member(g, "usb");
+    if (!!tcp + !!ser + !!usb != 1)
+        return fail(w, g, "bus \"%s\" needs exactly one of 'tcp = \"host:port\"', "
+                          "'serial = { ... }' or 'usb = { };'", b->id);
     if (tcp) {
         b->kind = SC_BUS_TCP;
         if (get_str(w, g, "tcp", hp, sizeof hp, 1) < 0)
             return -1;
         if (parse_hostport(hp, b->host, sizeof b->host, &b->port) != 0)
             return fail(w, tcp, "tcp = \"%s\" is not host:port (port 1..65535)", hp);
-    } else {
+    } else if (ser) {
         b->kind = SC_BUS_SERIAL;
         b->inter_frame_ms = 5;
         if (walk_serial(w, ser, b) < 0)
             return -1;
+    } else {
+        /* A group, so that bus-wide USB settings can come later without a new syntax. */
+        b->kind = SC_BUS_USB;
+        if (check_keys(w, usb, no_keys, "'usb'") < 0)
+            return -1;
+        if (config_setting_get_member(g, "inter_frame_ms"))
+            return fail(w, config_setting_get_member(g, "inter_frame_ms"),
+                        "'inter_frame_ms' is for Modbus buses; each USB device is polled on "
+                        "its own");
     }
     if (get_int(w, g, "inter_frame_ms", &b->inter_frame_ms, 0, 10000, 0) < 0)
         return -1;
@@ -452,7 +620,7 @@ static int walk_bus(struct walk *w, const config_setting_t *g, const char *tz, s
         return -1;
     b->n_devices = (size_t)n;
     for (int i = 0; i < n; i++) {
-        if (walk_device(w, config_setting_get_elem(l, (unsigned)i), tz, b->kind == SC_BUS_SERIAL,
+        if (walk_device(w, config_setting_get_elem(l, (unsigned)i), tz, b->kind,
                         &b->devices[i]) < 0)
             return -1;
         for (int j = 0; j < i; j++) {
@@ -460,7 +628,7 @@ static int walk_bus(struct walk *w, const config_setting_t *g, const char *tz, s
                 return fail(w, config_setting_get_elem(l, (unsigned)i),
                             "device id \"%s\" already used on bus \"%s\" (line %d)",
                             b->devices[i].id, b->id, b->devices[j].line);
-            if (b->devices[j].unit == b->devices[i].unit)
+            if (b->kind != SC_BUS_USB && b->devices[j].unit == b->devices[i].unit)
                 return fail(w, config_setting_get_elem(l, (unsigned)i),
                             "unit id %d already used on bus \"%s\" by device \"%s\" (line %d)",
                             b->devices[i].unit, b->id, b->devices[j].id, b->devices[j].line);
@@ -523,9 +691,72 @@ static int walk_storage(struct walk *w, const config_setting_t *g, sc_storage_t 
     return 0;
 }
 
+/* Which match criteria a USB device gives: bit 0 usb_id, 1 serial, 2 usb_path. */
+static unsigned usb_fields(const sc_usb_t *u)
+{
+    return (u->vid ? 1u : 0u) | (u->serial[0] ? 2u : 0u) | (u->path[0] ? 4u : 0u);
+}
+
+/* 1 if a and b could pick the same UPS and neither says more than the other: every criterion
+ * both give is equal, and one gives no criterion the other lacks.  (Devices that use different
+ * criteria, one usb_path and one usb_id, cannot be told apart before the devices are seen.) */
+static int usb_overlap(const sc_usb_t *a, const sc_usb_t *b)
+{
+    unsigned fa = usb_fields(a), fb = usb_fields(b), both = fa & fb;
+    if ((both & 1u) && (a->vid != b->vid || a->pid != b->pid))
+        return 0;
+    if ((both & 2u) && strcmp(a->serial, b->serial) != 0)
+        return 0;
+    if ((both & 4u) && strcmp(a->path, b->path) != 0)
+        return 0;
+    return (fa & fb) == fa || (fa & fb) == fb;
+}
+
+static int usb_seen_before(struct walk *w, const siteconf_t *c, const sc_device_t *a)
+{
+    for (size_t k = 0; k < c->n_sites; k++)
+        for (size_t e = 0; e < c->sites[k].n_buses; e++) {
+            const sc_bus_t *y = &c->sites[k].buses[e];
+            for (size_t f = 0; y->kind == SC_BUS_USB && f < y->n_devices; f++) {
+                const sc_device_t *o = &y->devices[f];
+                if (o == a)
+                    return 0;
+                if (!usb_overlap(&a->usb, &o->usb))
+                    continue;
+                errno = WA_ECONFIG;
+                if (usb_fields(&a->usb) == usb_fields(&o->usb))
+                    return wa_err(w->err, w->errlen,
+                                  "%s:%d: device \"%s\" has the same usb_id, serial and usb_path "
+                                  "as device \"%s\" (line %d): both would read one UPS",
+                                  w->file, a->line, a->id, o->id, o->line);
+                return wa_err(w->err, w->errlen,
+                              "%s:%d: device \"%s\" could read the same UPS as device \"%s\" "
+                              "(line %d): the criteria they share agree and one gives no "
+                              "other; tell them apart with serial or usb_path",
+                              w->file, a->line, a->id, o->id, o->line);
+            }
+        }
+    return 0;
+}
+
+/* USB devices are the host's, whatever site they are listed under: no two may pick one UPS. */
+static int check_usb(struct walk *w, const siteconf_t *c)
+{
+    for (size_t i = 0; i < c->n_sites; i++)
+        for (size_t b = 0; b < c->sites[i].n_buses; b++) {
+            const sc_bus_t *x = &c->sites[i].buses[b];
+            for (size_t d = 0; x->kind == SC_BUS_USB && d < x->n_devices; d++)
+                if (usb_seen_before(w, c, &x->devices[d]) < 0)
+                    return -1;
+        }
+    return 0;
+}
+
 /* Checks that need the whole tree: endpoints used twice across sites. */
 static int check_whole(struct walk *w, const siteconf_t *c)
 {
+    if (check_usb(w, c) < 0)
+        return -1;
     for (size_t i = 0; i < c->n_sites; i++) {
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->sites[i].id, c->sites[j].id) == 0)

@@ -1,8 +1,9 @@
 /*
  * siteconf: the site configuration, parsed once into plain structs and passed down.
  *
- * sites -> buses (Modbus TCP gateway or serial line) -> devices (unit id, profile, poll
- * interval) -> channels (circuit or outlet names, rated power).  The file format is libconfig's
+ * sites -> buses (Modbus TCP gateway, serial line, or the host's USB) -> devices (Modbus: unit
+ * id and profile; USB: how to find the UPS; both: poll interval) -> channels (circuit or outlet
+ * names, rated power).  The file format is libconfig's
  * (docs/config.md).  Every error names the file and the line.  Unknown keys are errors.
  * Cross-field checks within the file run after the walk; checks against device profiles are
  * the meters module's (meters/profile).
@@ -18,7 +19,24 @@
 #define SC_PATH_MAX 512
 #define SC_LOADS_MAX 16
 
-typedef enum { SC_BUS_TCP, SC_BUS_SERIAL } sc_bus_kind_t;
+/* SC_BUS_USB: USB HID power devices (UPSes, PDUs) on this host, written `usb = { };`.  Its
+ * devices have no unit or profile; each is found by sc_usb_t and has one channel. */
+typedef enum { SC_BUS_TCP, SC_BUS_SERIAL, SC_BUS_USB } sc_bus_kind_t;
+
+/* The id of the one channel of a USB device, and its source, when none is configured. */
+#define SC_USB_CHANNEL "output"
+
+/* How to find a USB HID power device, and its rating.  Every criterion given must match; at
+ * least one is given (siteconf checks), and no two devices in the file have criteria that
+ * could pick the same UPS with one being no more specific than the other. */
+typedef struct sc_usb {
+    uint16_t vid, pid;         /* usb_id = "vvvv:pppp" (hex); both 0 = not given */
+    char serial[128];          /* the USB serial number string; "" = any */
+    char path[32];             /* usb_path, the port path as sysfs writes it ("1-1.4"); "" = any */
+    double nominal_w;          /* rated W for a device that reports only percent load; 0 = the
+                                  device's own rating */
+    double nominal_va;         /* rated VA, likewise */
+} sc_usb_t;
 
 /* One load model driving a simulated channel (meters/sim).  Times are Unix seconds;
  * `from` = INT64_MIN means "always", `to` = INT64_MAX means "never ends". */
@@ -57,8 +75,8 @@ typedef struct sc_channel {
 
 typedef struct sc_device {
     char id[SC_ID_MAX];
-    int unit;                 /* Modbus unit id 0..247 */
-    char profile[SC_ID_MAX];  /* profile name, see profile_set_find() */
+    int unit;                 /* Modbus unit id 0..247; 0 on a USB bus */
+    char profile[SC_ID_MAX];  /* profile name, see profile_set_find(); "" on a USB bus */
     int interval_s;           /* poll interval, default 60 */
     int timeout_ms;           /* per request, default 1000 */
     int retries;              /* per request after the first try, default 2 */
@@ -66,9 +84,11 @@ typedef struct sc_device {
     int max_gap;              /* most unused registers a coalesced request may span, default 8 */
     int quarantine_after;     /* consecutive failed polls before quarantine, default 3 */
     int quarantine_max_s;     /* longest back-off while quarantined, default 600 */
-    sc_channel_t *channels;   /* empty = every channel of the profile, ids = profile names */
+    sc_channel_t *channels;   /* empty = every channel of the profile, ids = profile names;
+                                 USB: always exactly one (default id and source "output") */
     size_t n_channels;
     sc_faults_t faults;       /* simulator only */
+    sc_usb_t usb;             /* USB bus only */
     int line;
 } sc_device_t;
 

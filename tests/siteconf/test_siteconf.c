@@ -53,6 +53,7 @@ static void test_example(void **state)
 
 #define HEAD "sites = ( { id = \"s\";\n buses = ( {\n"
 #define DEV "devices = ( { id = \"m\"; unit = 1; profile = \"p\"; } ); } ); } );\n"
+#define USBDEV "devices = ( { id = \"ups\"; usb_id = \"0463:ffff\"; } ); } ); } );\n"
 
 static void test_errors(void **state)
 {
@@ -107,6 +108,72 @@ static void test_errors(void **state)
          " { id = \"t\"; buses = ( { id = \"b\"; tcp = \"h:1\";\n"
          " devices = ( { id = \"m\"; unit = 1; profile = \"p\"; } ); } ); } );\n",
          3, "same gateway address"},
+        /* USB buses and devices */
+        {HEAD "id = \"b\"; tcp = \"h:1\"; usb = { };\n" DEV, 2, "exactly one of"},
+        {HEAD "id = \"u\"; usb = { hub = 1; };\n" USBDEV, 3, "unknown key 'hub' in 'usb'"},
+        {HEAD "id = \"u\"; usb = { }; inter_frame_ms = 5;\n" USBDEV, 3,
+         "'inter_frame_ms' is for Modbus buses"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; usb_id = \"0463:ffff\";\n"
+              " unit = 1; } ); } ); } );\n",
+         5, "'unit' is a Modbus key"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; usb_id = \"0463:ffff\";\n"
+              " profile = \"p\"; } ); } ); } );\n",
+         5, "'profile' is a Modbus key"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; serial = \"X\"; retries = 1; } ); } ); } );\n",
+         4, "'retries' is a Modbus key"},
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n devices = ( { id = \"m\"; unit = 1; profile = \"p\";\n"
+              " usb_id = \"0463:ffff\"; } ); } ); } );\n",
+         5, "'usb_id' is for devices on a usb bus"},
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n devices = ( { id = \"m\"; unit = 1; profile = \"p\";\n"
+              " serial = \"G1\"; } ); } ); } );\n",
+         5, "a Modbus serial line is the bus's serial"},
+        /* a Modbus device still needs its unit and profile */
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n devices = ( { id = \"m\"; profile = \"p\"; } ); } ); } );\n",
+         4, "missing required key 'unit'"},
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n devices = ( { id = \"m\"; unit = 1; } ); } ); } );\n",
+         4, "missing required key 'profile'"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; interval = 10; } ); } ); } );\n",
+         4, "needs at least one of usb_id, serial or usb_path"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; usb_id = \"463:ffff\"; } ); } ); } );\n",
+         4, "usb_id = \"463:ffff\" is not \"vvvv:pppp\""},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; usb_id = \"0000:0001\"; } ); } ); } );\n",
+         4, "is not \"vvvv:pppp\""},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; usb_id = \"0463:fffg\"; } ); } ); } );\n",
+         4, "is not \"vvvv:pppp\""},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; usb_path = \"1-1.\"; } ); } ); } );\n",
+         4, "usb_path = \"1-1.\" is not a USB port path"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; usb_path = \"/dev/bus/usb/001/004\"; } ); } ); } );\n",
+         4, "is not a USB port path"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; usb_path = \"1-1.2.3.4.5.6.7.1\"; } ); } ); } );\n",
+         4, "is not a USB port path"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; serial = \"\"; } ); } ); } );\n",
+         4, "'serial' is empty"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; serial = \"X\"; nominal_w = 0; } ); } ); } );\n",
+         4, "'nominal_w' = 0 is out of range"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; serial = \"X\";\n"
+              " channels = ( { id = \"a\"; }, { id = \"b\"; } ); } ); } ); } );\n",
+         5, "has one channel, \"output\""},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; serial = \"X\";\n"
+              " channels = ( { id = \"a\"; source = \"L1\"; } ); } ); } ); } );\n",
+         5, "source \"L1\": a device on a usb bus has one channel"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"ups\"; serial = \"X\";\n"
+              " channels = ( { id = \"a\";\n simulate = { loads = ( { model = \"asic\"; } ); }; } ); } ); } ); } );\n",
+         6, "'simulate' is for Modbus channels"},
+        /* two USB devices that could read the same UPS, wherever they are listed */
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"a\"; usb_id = \"0463:FFFF\"; },\n"
+              " { id = \"b\"; usb_id = \"0463:ffff\"; } ); } ); } );\n",
+         5, "device \"b\" has the same usb_id, serial and usb_path as device \"a\" (line 4)"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"a\"; usb_id = \"0463:ffff\"; serial = \"S\"; },\n"
+              " { id = \"b\"; usb_id = \"0463:ffff\"; } ); } ); } );\n",
+         5, "device \"b\" could read the same UPS as device \"a\""},
+        {"sites = ( { id = \"s\"; buses = ( { id = \"u\"; usb = { };\n"
+         " devices = ( { id = \"a\"; usb_path = \"1-2\"; } ); } ); },\n"
+         " { id = \"t\"; buses = ( { id = \"v\"; usb = { };\n"
+         " devices = ( { id = \"b\"; usb_path = \"1-2\"; } ); } ); } );\n",
+         4, "has the same usb_id, serial and usb_path"},
+        {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"a\"; serial = \"S\"; },\n"
+              " { id = \"a\"; serial = \"T\"; } ); } ); } );\n",
+         5, "device id \"a\" already used"},
         /* libconfig's own syntax errors carry its line too. */
         {"sites = ( { id = \"s\";\n buses = = ( ) } );\n", 2, "syntax error"},
     };
@@ -126,6 +193,63 @@ static void test_errors(void **state)
     }
 }
 
+/* USB devices: criteria, ratings, the one channel; Modbus devices beside them unchanged. */
+static void test_usb(void **state)
+{
+    static const char text[] =
+        "sites = ( { id = \"s\"; buses = (\n"
+        "  { id = \"gw\"; tcp = \"h:502\"; devices = ( { id = \"m\"; unit = 1; profile = \"p\"; } ); },\n"
+        "  { id = \"usb\"; usb = { }; devices = (\n"
+        "    { id = \"eaton\"; usb_id = \"0463:FFFF\"; serial = \"G118F00001\"; interval = 10;\n"
+        "      timeout_ms = 500; },\n"
+        "    { id = \"apc\"; usb_id = \"051d:0002\"; usb_path = \"1-1.4\"; nominal_w = 390;\n"
+        "      nominal_va = 650;\n"
+        "      channels = ( { id = \"rack-b\"; name = \"Rack B UPS\"; rated_w = 400; } ); },\n"
+        "    { id = \"apc2\"; usb_id = \"051d:0002\"; usb_path = \"1-1.3\"; },\n"
+        "    { id = \"any-eaton\"; usb_path = \"2-1\"; } ) } ) } );\n";
+    char err[512] = "";
+    siteconf_t *c;
+    const sc_bus_t *u;
+    const sc_device_t *d;
+    (void)state;
+    c = siteconf_parse(text, "u.conf", err, sizeof err);
+    if (!c)
+        fail_msg("%s", err);
+    assert_int_equal(c->sites[0].buses[0].kind, SC_BUS_TCP);
+    assert_int_equal(c->sites[0].buses[0].devices[0].unit, 1);
+    u = &c->sites[0].buses[1];
+    assert_int_equal(u->kind, SC_BUS_USB);
+    assert_int_equal(u->n_devices, 4);
+    d = &u->devices[0];
+    assert_int_equal(d->usb.vid, 0x0463);
+    assert_int_equal(d->usb.pid, 0xffff);
+    assert_string_equal(d->usb.serial, "G118F00001");
+    assert_string_equal(d->usb.path, "");
+    assert_true(d->usb.nominal_w == 0 && d->usb.nominal_va == 0);
+    assert_int_equal(d->interval_s, 10);
+    assert_int_equal(d->timeout_ms, 500);
+    assert_string_equal(d->profile, "");
+    assert_int_equal(d->n_channels, 1); /* made: "output" */
+    assert_string_equal(d->channels[0].id, SC_USB_CHANNEL);
+    assert_string_equal(d->channels[0].source, SC_USB_CHANNEL);
+    assert_int_equal(d->channels[0].line, 4);
+    d = &u->devices[1];
+    assert_int_equal(d->usb.vid, 0x051d);
+    assert_int_equal(d->usb.pid, 0x0002);
+    assert_string_equal(d->usb.path, "1-1.4");
+    assert_true(d->usb.nominal_w == 390 && d->usb.nominal_va == 650);
+    assert_int_equal(d->interval_s, 60);
+    assert_int_equal(d->timeout_ms, 1000);
+    assert_int_equal(d->n_channels, 1);
+    assert_string_equal(d->channels[0].id, "rack-b");
+    assert_string_equal(d->channels[0].source, SC_USB_CHANNEL);
+    assert_string_equal(d->channels[0].name, "Rack B UPS");
+    assert_true(d->channels[0].rated_w == 400);
+    assert_string_equal(u->devices[3].usb.path, "2-1");
+    assert_int_equal(siteconf_count_devices(c), 5);
+    siteconf_free(c);
+}
+
 static void test_missing_file(void **state)
 {
     char err[256];
@@ -140,6 +264,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_usb),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
