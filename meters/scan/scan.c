@@ -88,7 +88,7 @@ static int plausible(const profile_reg_t *r, double v)
 struct pending {
     FILE *out;
     int has;
-    char entry[256], comment[1024];
+    char entry[256], comment[PROFILE_TEXT_MAX * 2 + 800];
 };
 
 static void flush_entry(struct pending *pe, int more)

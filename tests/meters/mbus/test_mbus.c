@@ -474,7 +474,7 @@ static const char *const forbidden[] = {
 struct scan {
     const char *root;
     int files, hits;
-    char first[512];
+    char first[1100];
 };
 
 static void scan_file(struct scan *sc, const char *path, const char *rel)

@@ -392,7 +392,8 @@ static const char *tmp_write(const tmp_t *t, const char *sub, const char *name, 
     snprintf(dir, sizeof dir, "%s%s%s", t->dir, *sub ? "/" : "", sub);
     if (*sub)
         mkdir(dir, 0700);
-    snprintf(path, n, "%s/%s", dir, name);
+    if ((size_t)snprintf(path, n, "%s/%s", dir, name) >= n)
+        fail_msg("path too long: %s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(text, 1, len, f), len);

@@ -730,7 +730,7 @@ static const char *const transfer_calls[] = {
 struct scan {
     char root[512];
     int hits;
-    char first[512];
+    char first[1200];
 };
 
 static void scan_file(struct scan *sc, const char *path, const char *rel)
@@ -794,8 +794,11 @@ static int scan_tree(const char *root, char *first, size_t len)
     struct scan sc = {0};
     snprintf(sc.root, sizeof sc.root, "%s", root);
     scan_dir(&sc, "");
-    if (first)
-        snprintf(first, len, "%s", sc.first);
+    if (first && len) {
+        size_t k = strnlen(sc.first, len - 1);
+        memcpy(first, sc.first, k);
+        first[k] = '\0';
+    }
     return sc.hits;
 }
 
@@ -828,7 +831,7 @@ static void test_scan_finds_planted(void **state)
 
 static int run_scan(const char *root)
 {
-    char first[512];
+    char first[1200];
     int n = scan_tree(root, first, sizeof first);
     if (n) {
         fprintf(stderr, "%d libusb transfer call(s) outside meters/usbhid/door.c; first: %s\n",
