@@ -229,6 +229,7 @@ typedef struct an_channel_result {
     double excess_kwh;      /* unexplained findings' energy */
     double active_kwh_per_day; /* unexplained findings still on at the window's end */
     int step;
+    int64_t from;           /* its window's start: the site's, or with no --from its first data */
     int64_t data_end;       /* end of the last step with a known power value */
     an_declared_t *declared; /* from the config (research jobs); an_result_free() frees */
     size_t n_declared;
@@ -238,7 +239,8 @@ typedef struct an_site_result {
     char id[SC_ID_MAX];
     char name[SC_NAME_MAX];
     char tz[SC_ID_MAX];
-    int64_t from, to;       /* the site's window: --to, else its newest data; --from, else 28 d */
+    int64_t from, to;       /* the site's window: --to, else its newest data; --from, else 28 d
+                               before, or its earliest channel's first data if later */
     an_channel_result_t *channels;
     size_t n_channels;
     double kwh, excess_kwh, kgce, kgco2, cost, days;

@@ -86,6 +86,7 @@ static cJSON *channel_json(const an_channel_result_t *c)
     num(o, "mean_w", en->mean_w);
     num(o, "coverage", en->coverage);
     num(o, "power_coverage", en->power_coverage);
+    num(o, "from", (double)c->from);
     cJSON_AddNumberToObject(o, "step", c->step);
     cJSON_AddNumberToObject(o, "steps", (double)en->n_steps);
     cJSON *g = cJSON_AddObjectToObject(o, "gaps");

@@ -276,7 +276,7 @@ static int same_device(const char *a, const char *b)
 /* Marks totals and parts, and adds the site's sums.  A device with a total channel beside
  * others is counted once: its energy is the total's; its excess and savings the larger of
  * what the total shows and what its parts show together (the same load appears in both). */
-static void site_sums(an_site_result_t *s, const an_factors_t *f, double days)
+static void assign_roles(an_site_result_t *s)
 {
     for (size_t i = 0; i < s->n_channels; i++)
         s->channels[i].role = AN_ROLE_METER;
@@ -295,6 +295,40 @@ static void site_sums(an_site_result_t *s, const an_factors_t *f, double days)
                 s->channels[j].role == AN_ROLE_METER)
                 s->channels[j].role = AN_ROLE_PART;
     }
+}
+
+/* A load declared on a part is a load on its device's total as well. */
+static int declarations_to_totals(an_site_result_t *s)
+{
+    for (size_t i = 0; i < s->n_channels; i++) {
+        an_channel_result_t *t = &s->channels[i];
+        if (t->role != AN_ROLE_TOTAL)
+            continue;
+        size_t n = t->n_declared;
+        for (size_t j = 0; j < s->n_channels; j++)
+            if (s->channels[j].role == AN_ROLE_PART && same_device(t->id, s->channels[j].id))
+                n += s->channels[j].n_declared;
+        if (n == t->n_declared)
+            continue;
+        an_declared_t *d = realloc(t->declared, n * sizeof *d);
+        if (!d)
+            return -1;
+        t->declared = d;
+        for (size_t j = 0; j < s->n_channels; j++) {
+            const an_channel_result_t *p = &s->channels[j];
+            if (p->role != AN_ROLE_PART || !same_device(t->id, p->id) || !p->n_declared)
+                continue;
+            memcpy(d + t->n_declared, p->declared, p->n_declared * sizeof *d);
+            t->n_declared += p->n_declared;
+        }
+    }
+    return 0;
+}
+
+static void site_sums(an_site_result_t *s, const an_factors_t *f)
+{
+    /* Again: parts or totals whose files could not be read are gone by now. */
+    assign_roles(s);
     double per_day = 0;
     s->kwh = s->excess_kwh = 0;
     for (size_t i = 0; i < s->n_channels; i++) {
@@ -318,7 +352,7 @@ static void site_sums(an_site_result_t *s, const an_factors_t *f, double days)
         s->excess_kwh += ex;
         per_day += pd;
     }
-    s->days = days;
+    s->days = (double)(s->to - s->from) / SECONDS_PER_DAY;
     s->kgce = s->kwh * f->kgce_per_kwh;
     s->kgco2 = s->kwh * f->kgco2_per_kwh;
     s->cost = s->kwh * f->tariff_per_kwh;
@@ -386,14 +420,26 @@ static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
     *usable = 1;
     c->step = p.step;
     double *e = fetch_register(c->file, &p, site->from, site->to, rrdcached);
-    an_energy_compute(p.v, e, p.n, p.start, p.step, site->from, site->to, &c->energy);
+    /* A default window does not reach back past the channel's first data: the time before a
+     * meter was installed is no gap.  A window given with --from is kept whole. */
+    c->from = site->from;
+    for (size_t i = 0; o->from == 0 && i < p.n; i++) {
+        int64_t t = p.start + (int64_t)(i + 1) * p.step;
+        if (t - p.step < site->from || t > site->to)
+            continue;
+        if (!isnan(p.v[i]) || (e && !isnan(e[i]))) {
+            c->from = t - p.step;
+            break;
+        }
+    }
+    an_energy_compute(p.v, e, p.n, p.start, p.step, c->from, site->to, &c->energy);
     free(e);
 
     /* The steps inside the window, for the channel layer. */
     size_t i0 = p.n, i1 = 0;
     for (size_t i = 0; i < p.n; i++) {
         int64_t t = p.start + (int64_t)(i + 1) * p.step;
-        if (t - p.step < site->from || t > site->to)
+        if (t - p.step < c->from || t > site->to)
             continue;
         if (i0 == p.n)
             i0 = i;
@@ -488,9 +534,16 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
         return -1;
     }
     double per_day = 0;
+    out->from = 0;
     for (size_t s = 0; s < out->n_sites; s++) {
         an_site_result_t *site = &out->sites[s];
         size_t kept = 0;
+        assign_roles(site);
+        if (declarations_to_totals(site) < 0) {
+            an_result_free(out);
+            errno = ENOMEM;
+            return wa_err(err, errlen, "out of memory");
+        }
         for (size_t i = 0; i < site->n_channels; i++) {
             int usable = 0;
             if (site->to > 0)
@@ -506,7 +559,16 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
             kept++;
         }
         site->n_channels = kept;
-        site_sums(site, &out->factors, (double)(site->to - site->from) / SECONDS_PER_DAY);
+        /* The site's window starts where its earliest channel's does. */
+        int64_t first = site->to;
+        for (size_t i = 0; i < site->n_channels; i++)
+            if (site->channels[i].from < first)
+                first = site->channels[i].from;
+        if (site->n_channels)
+            site->from = first;
+        if (site->to > 0 && (out->from == 0 || site->from < out->from))
+            out->from = site->from;
+        site_sums(site, &out->factors);
         out->kwh += site->kwh;
         out->excess_kwh += site->excess_kwh;
         out->kgce += site->kgce;

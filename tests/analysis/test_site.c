@@ -825,6 +825,27 @@ static void test_run_data_folder(void **state)
              path, (long long)R_T0, path, (long long)(R_T0 + 300));
     rrdtool_batch(cmd);
 
+    /* A meter installed 10 days before the end: the default window starts at its first data,
+     * and the time before it is no gap. */
+    snprintf(path, sizeof path, "%s/late", data);
+    assert_int_equal(mkdir(path, 0755), 0);
+    {
+        char *lc = malloc(1 << 16);
+        size_t lo = 0;
+        int64_t t0 = R_T0 + 18 * 86400;
+        lo += (size_t)snprintf(lc + lo, (1 << 16) - lo,
+                               "create %s/late/meter.rrd --step 300 --start %lld "
+                               "DS:value:GAUGE:600:U:U RRA:AVERAGE:0.5:1:10000\nupdate "
+                               "%s/late/meter.rrd",
+                               data, (long long)t0, data);
+        for (int i = 1; i <= 10 * 288; i++)
+            lo += (size_t)snprintf(lc + lo, (1 << 16) - lo, " %lld:500",
+                                   (long long)(t0 + 300 * (int64_t)i));
+        lo += (size_t)snprintf(lc + lo, (1 << 16) - lo, "\n");
+        assert_true(lo < (1 << 16) - 1);
+        rrdtool_batch(lc);
+        free(lc);
+    }
     snprintf(warn_path, sizeof warn_path, "%s/warn.txt", fx->dir);
     FILE *warn = fopen(warn_path, "w+");
     an_run_opts_t o = {.data_dir = data, .warn = warn};
@@ -845,9 +866,16 @@ static void test_run_data_folder(void **state)
     assert_non_null(strstr(wl, "foo, bar"));
     assert_int_equal(r.n_skipped, 1);
 
-    assert_int_equal(r.n_sites, 2);
+    assert_int_equal(r.n_sites, 3);
     assert_string_equal(r.sites[0].id, "campus");
     assert_string_equal(r.sites[1].id, "collectd-host");
+    assert_string_equal(r.sites[2].id, "late");
+    const an_channel_result_t *late = find_channel(&r, "late/meter");
+    assert_int_equal(r.sites[2].from, R_T0 + 18 * 86400);
+    assert_int_equal(late->energy.n_gaps, 0);
+    assert_rel(late->energy.coverage, 1, 1e-12);
+    assert_rel(late->energy.kwh, 0.5 * 24 * 10, 1e-12);
+    assert_rel(r.sites[2].days, 10, 1e-12);
 
     /* kWh: exact from the register across the outage, integrated power without one. */
     const an_channel_result_t *in = find_channel(&r, "campus/pdu/inlet");
@@ -875,7 +903,7 @@ static void test_run_data_folder(void **state)
     assert_int_equal(o1->role, AN_ROLE_PART);
     assert_rel(r.sites[0].kwh, kwh[0], 1e-6);
     assert_rel(r.sites[1].kwh, kwh_cd, 1e-9);
-    assert_rel(r.kwh, kwh[0] + kwh_cd, 1e-6);
+    assert_rel(r.kwh, kwh[0] + kwh_cd + 120, 1e-6);
     assert_rel(r.sites[0].kgce, kwh[0] * 0.404, 1e-6);
     assert_rel(r.sites[0].kgco2, kwh[0] * 0.997, 1e-6);
 
@@ -987,6 +1015,7 @@ static void test_run_config(void **state)
              "sites = ( { id = \"campus\"; name = \"Engineering\"; buses = ( { id = \"gw\";\n"
              "  tcp = \"127.0.0.1:1502\"; devices = ( { id = \"pdu\"; unit = 1;\n"
              "  profile = \"netio-powerpdu-8ks\"; channels = (\n"
+             "    { id = \"inlet\"; name = \"Rack A inlet\"; },\n"
              "    { id = \"outlet1\"; name = \"A1 web server\"; },\n"
              "    { id = \"outlet7\"; name = \"A7 spare\"; simulate = { loads = (\n"
              "      { model = \"research_job\"; w = 3300.0; from = \"2023-11-30T00:00\"; } ); }; "
@@ -1007,7 +1036,7 @@ static void test_run_config(void **state)
     assert_string_equal(r.sites[0].tz, "Asia/Shanghai");
     assert_string_equal(r.sites[0].name, "Engineering");
     assert_int_equal(r.n_skipped, 1); /* the channel never collected */
-    assert_int_equal(r.sites[0].n_channels, 2);
+    assert_int_equal(r.sites[0].n_channels, 3);
     const an_channel_result_t *o7 = find_channel(&r, "campus/pdu/outlet7");
     assert_string_equal(o7->name, "A7 spare");
     assert_int_equal(o7->n_declared, 1);
@@ -1021,12 +1050,19 @@ static void test_run_config(void **state)
                           r.sites[0].channels[k].id, an_kind_name(f->kind), (long long)f->onset,
                           (long long)f->end, f->step_w, f->excess_kwh, f->explained_by);
         }
+    /* The job declared on outlet 7 is on the rack's inlet too. */
+    const an_channel_result_t *in = find_channel(&r, "campus/pdu/inlet");
+    assert_int_equal(in->role, AN_ROLE_TOTAL);
+    assert_int_equal(in->n_declared, 1);
+    for (size_t k = 0; k < in->ch.n_findings; k++)
+        if (in->ch.findings[k].kind == AN_STEP_UP)
+            assert_non_null(strstr(in->ch.findings[k].explained_by, "research_job"));
     for (size_t k = 0; k < o7->ch.n_findings; k++)
         explained += strstr(o7->ch.findings[k].explained_by, "research_job (site.conf:") != NULL;
     assert_true(explained >= 1);
     assert_rel(r.sites[0].savings.kwh_per_day, 0.3 * 24, 0.05);
-    assert_rel(r.sites[0].kwh, kwh[1] + kwh[2], 1e-6);
-    assert_rel(r.sites[0].kgco2, (kwh[1] + kwh[2]) * 0.5617, 1e-6);
+    assert_rel(r.sites[0].kwh, kwh[0], 1e-6); /* the inlet, not the outlets again */
+    assert_rel(r.sites[0].kgco2, kwh[0] * 0.5617, 1e-6);
     an_result_free(&r);
     siteconf_free(cfg);
     fclose(devnull);
