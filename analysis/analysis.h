@@ -221,6 +221,7 @@ typedef struct an_channel_result {
     char name[128];         /* label from the config, else the id's last part */
     char file[512];
     an_role_t role;         /* TOTAL: a device's total/inlet channel beside others (PART) */
+    int parts_cover;        /* TOTAL: its parts' kWh add up to its own within 2 % */
     int counted;            /* its energy and findings are in the site's sums */
     an_energy_t energy;
     int analyzed;           /* 0: the channel layer could not judge it; note says why */

@@ -75,6 +75,8 @@ static cJSON *channel_json(const an_channel_result_t *c)
     cJSON_AddStringToObject(o, "name", c->name);
     cJSON_AddStringToObject(o, "role", an_role_name(c->role));
     cJSON_AddBoolToObject(o, "counted", c->counted);
+    if (c->role == AN_ROLE_TOTAL)
+        cJSON_AddBoolToObject(o, "parts_cover", c->parts_cover);
     num(o, "kwh", en->kwh);
     cJSON_AddStringToObject(o, "method", an_energy_method_name(en->method));
     num(o, "kwh_integrated", en->kwh_integrated);

@@ -327,8 +327,9 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
                  "else the sum of the known power steps times their length. Gaps are listed "
                  "below and never filled.");
     d->item(out, "A device's total channel (total, inlet, main, incomer) is counted instead of "
-                 "its parts; its unexplained load is the larger of what the total and the parts "
-                 "show, so no load is counted twice.");
+                 "its parts. Its unexplained load is what its parts show when their energy adds "
+                 "up to the total's within 2% (two class 1 meters), else the larger of what the "
+                 "total and the parts show, so no load is counted twice.");
     d->item(out, "Savings: for each unexplained finding still running at the end of the period, "
                  "its energy divided by the days it ran; ended findings and findings explained by "
                  "a declared load are not counted.");

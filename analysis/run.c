@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 
 #define DEFAULT_DAYS 28
+/* Two class 1 meters (IEC 62053-21: +-1 % each) may disagree by 2 % on the same energy. */
+#define PARTS_COVER_REL 0.02
 #define SECONDS_PER_DAY 86400
 
 const char *an_role_name(an_role_t r)
@@ -340,14 +342,19 @@ static void site_sums(an_site_result_t *s, const an_factors_t *f)
             continue;
         double ex = c->excess_kwh, pd = c->active_kwh_per_day;
         if (c->role == AN_ROLE_TOTAL) {
-            double pex = 0, ppd = 0;
+            double pex = 0, ppd = 0, pkwh = 0;
             for (size_t j = 0; j < s->n_channels; j++)
                 if (s->channels[j].role == AN_ROLE_PART && same_device(c->id, s->channels[j].id)) {
                     pex += s->channels[j].excess_kwh;
                     ppd += s->channels[j].active_kwh_per_day;
+                    pkwh += isnan(s->channels[j].energy.kwh) ? 0 : s->channels[j].energy.kwh;
                 }
-            ex = fmax(ex, pex);
-            pd = fmax(pd, ppd);
+            /* Parts whose energy adds up to the total's see every load the total sees, each on
+             * a quieter channel: theirs are the findings.  Otherwise something on the total is
+             * unmetered, and the larger figure is taken. */
+            c->parts_cover = fabs(pkwh - c->energy.kwh) <= PARTS_COVER_REL * c->energy.kwh;
+            ex = c->parts_cover ? pex : fmax(ex, pex);
+            pd = c->parts_cover ? ppd : fmax(pd, ppd);
         }
         s->excess_kwh += ex;
         per_day += pd;
