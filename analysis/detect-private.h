@@ -24,6 +24,7 @@ typedef struct an_day {
     int wday;                /* 0 = Sunday */
     int weekend;             /* Saturday or Sunday */
     size_t n_valid;
+    size_t n_gaps;           /* runs of unknown values that start in the day */
     double sum;
     double p_lo, p_hi;       /* 2.5th and 97.5th percentiles of the day; NaN if too few */
     double noise;            /* robust sd of the day's sample-to-sample noise; NaN if unknown */
@@ -45,6 +46,8 @@ typedef struct an_work {
     size_t spd;              /* samples per day (at least 1) */
     double *scratch;         /* 2 * spd + 16 doubles */
     double *dscratch;        /* 4 * n_days + 64 doubles */
+    double piv_lo, piv_hi;   /* tail pivots for the next day (shape.c) */
+    int piv_ok;
     /* Slot classes from the median hourly level of each slot over the days. */
     double slot_level[AN_SLOTS];
     int slot_base[AN_SLOTS]; /* at or near the channel's lowest level: nights, weekends */

@@ -82,12 +82,6 @@ static double select_k(double *x, size_t m, size_t k)
     return x[k];
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Order statistics k and k+1 of x[0..m) from a full selection (reorders x). */
 static void order_pair(double *x, size_t m, size_t k, double *lo, double *hi)
 {
@@ -102,7 +96,7 @@ static void order_pair(double *x, size_t m, size_t k, double *lo, double *hi)
 }
 
 #define TAIL_SAMPLE 64
-#define TAIL_MARGIN 10 /* sample ranks beyond the target's: about 4 sd of a rank in 64 */
+#define TAIL_MARGIN 5 /* sample ranks beyond the target's: 4 sd of the 2.5% rank in 64 (1.25) */
 
 /* The day's P_LO and P_HI quantiles exactly as gsl_stats_quantile_from_sorted_data() gives
  * them on the sorted day (order statistics k and k+1, interpolated), in about one read of the
@@ -118,9 +112,16 @@ static void day_tails(double *x, size_t m, double *tmp, size_t cap, double *p_lo
 
     if (m >= 8 * TAIL_SAMPLE) {
         double smp[TAIL_SAMPLE];
-        for (size_t i = 0; i < TAIL_SAMPLE; i++)
-            smp[i] = x[i * m / TAIL_SAMPLE + (i * 7919) % (m / TAIL_SAMPLE)];
-        qsort(smp, TAIL_SAMPLE, sizeof smp[0], cmp_double);
+        for (size_t i = 0; i < TAIL_SAMPLE; i++) {
+            /* One value from each 64th of the day, at a scrambled offset; insertion sort. */
+            double v = x[i * m / TAIL_SAMPLE + (i * 7919) % (m / TAIL_SAMPLE)];
+            size_t j = i;
+            while (j > 0 && smp[j - 1] > v) {
+                smp[j] = smp[j - 1];
+                j--;
+            }
+            smp[j] = v;
+        }
         size_t pl = (size_t)(P_LO * TAIL_SAMPLE) + TAIL_MARGIN;
         size_t ph = (size_t)(P_HI * TAIL_SAMPLE) - TAIL_MARGIN;
         double piv_lo = smp[pl < TAIL_SAMPLE ? pl : TAIL_SAMPLE - 1], piv_hi = smp[ph];
@@ -246,41 +247,104 @@ static int64_t local_midnight(const tzmap_t *m, int64_t t, int *wday)
 
 /* want_noise: the sample-to-sample noise is informative only (an_shape_t.robust_sd), so it
  * is taken on one day in seven. */
+/* Pivots for the next day's tails from a sample of this one: days resemble their
+ * neighbours, so that the tails can be copied out during the one pass over the samples. */
+static void next_pivots(an_work_t *wk, const an_day_t *d)
+{
+    double smp[TAIL_SAMPLE];
+    size_t n = 0, len = d->i1 - d->i0;
+    wk->piv_ok = 0;
+    if (len < 8 * TAIL_SAMPLE)
+        return;
+    for (size_t i = 0; i < TAIL_SAMPLE; i++) {
+        double v = wk->w[d->i0 + i * len / TAIL_SAMPLE + (i * 7919) % (len / TAIL_SAMPLE)];
+        if (!isfinite(v))
+            continue;
+        size_t j = n++;
+        while (j > 0 && smp[j - 1] > v) {
+            smp[j] = smp[j - 1];
+            j--;
+        }
+        smp[j] = v;
+    }
+    if (n < TAIL_SAMPLE / 2)
+        return;
+    size_t pl = (size_t)(P_LO * (double)n) + TAIL_MARGIN, ph = (size_t)(P_HI * (double)n);
+    ph = ph > TAIL_MARGIN ? ph - TAIL_MARGIN : 0;
+    wk->piv_lo = smp[pl < n ? pl : n - 1];
+    wk->piv_hi = smp[ph];
+    wk->piv_ok = wk->piv_lo < wk->piv_hi;
+}
+
 static void day_stats(an_work_t *wk, an_day_t *d, int64_t t_next, int want_noise)
 {
-    double *vals = wk->scratch, *diffs = wk->scratch + wk->spd + 8;
-    size_t m = 0, nd = 0;
+    double *vals = wk->scratch, *tails = wk->scratch + wk->spd + 8;
+    const double *w = wk->w;
+    size_t m = 0, nd = 0, half = (wk->spd + 8) / 2, n1 = 0, n2 = 0;
+    double *t1 = tails, *t2 = tails + half;
+    /* Without pivots every value lands in neither tail and the fallback below runs. */
+    double piv_lo = wk->piv_ok ? wk->piv_lo : -INFINITY, piv_hi = wk->piv_ok ? wk->piv_hi : INFINITY;
+    int over = !wk->piv_ok;
 
     d->sum = 0.0;
     for (int h = 0; h < 24; h++) {
         int64_t hb0 = d->t0 + (int64_t)h * 3600, hb1 = h == 23 ? t_next : hb0 + 3600;
-        size_t j0 = first_sample_at(wk, hb0), j1 = first_sample_at(wk, hb1);
+        size_t j0 = first_sample_at(wk, hb0), j1 = first_sample_at(wk, hb1), m0 = m;
         double hs = 0.0;
-        size_t hn = 0;
         if (j0 < d->i0)
             j0 = d->i0;
         if (j1 > d->i1)
             j1 = d->i1;
         for (size_t i = j0; i < j1; i++) {
-            double v = wk->w[i];
-            if (!isfinite(v))
-                continue;
-            hs += v;
-            hn++;
-            if (m < wk->spd + 8)
-                vals[m++] = v;
-            if (want_noise && i > 0 && isfinite(wk->w[i - 1]) && nd < wk->spd + 8)
-                diffs[nd++] = fabs(v - wk->w[i - 1]);
+            double v = w[i];
+            if (isfinite(v)) {
+                hs += v;
+                m++;
+                if (v <= piv_lo) {
+                    if (n1 < half)
+                        t1[n1++] = v;
+                    else
+                        over = 1;
+                } else if (v >= piv_hi) {
+                    if (n2 < half)
+                        t2[n2++] = v;
+                    else
+                        over = 1;
+                }
+            } else if (i == 0 || isfinite(w[i - 1])) {
+                d->n_gaps++;
+            }
         }
-        d->hour[h] = hn ? hs / (double)hn : NAN;
+        d->hour[h] = m > m0 ? hs / (double)(m - m0) : NAN;
         d->sum += hs;
-        d->n_valid += hn;
     }
+    d->n_valid = m;
     d->p_lo = d->p_hi = d->noise = NAN;
-    if (nd >= 4)
-        d->noise = select_k(diffs, nd, nd / 2) * MAD_DIFF_TO_SD;
-    if (m >= 4)
-        day_tails(vals, m, diffs, wk->spd + 8, &d->p_lo, &d->p_hi);
+    if (m >= 4) {
+        double il = P_LO * (double)(m - 1), ih = P_HI * (double)(m - 1), a, b, c, e;
+        size_t kl = (size_t)floor(il), kh = (size_t)floor(ih);
+        /* Everything below t1's largest is in t1, everything above t2's smallest in t2. */
+        if (!over && n1 > kl + 1 && m - n2 <= kh) {
+            order_pair(t1, n1, kl, &a, &b);
+            order_pair(t2, n2, kh - (m - n2), &c, &e);
+            d->p_lo = a + (il - (double)kl) * (b - a);
+            d->p_hi = c + (ih - (double)kh) * (e - c);
+        } else {
+            size_t k = 0;
+            for (size_t i = d->i0; i < d->i1; i++)
+                if (isfinite(w[i]))
+                    vals[k++] = w[i];
+            day_tails(vals, m, tails, wk->spd + 8, &d->p_lo, &d->p_hi);
+        }
+    }
+    if (want_noise) {
+        for (size_t i = d->i0 > 0 ? d->i0 : 1; i < d->i1; i++)
+            if (isfinite(w[i]) && isfinite(w[i - 1]))
+                tails[nd++] = fabs(w[i] - w[i - 1]);
+        if (nd >= 4)
+            d->noise = select_k(tails, nd, nd / 2) * MAD_DIFF_TO_SD;
+    }
+    next_pivots(wk, d);
 }
 
 int an_days_build(an_work_t *wk, an_channel_t *c)
@@ -317,13 +381,10 @@ int an_days_build(an_work_t *wk, an_channel_t *c)
 
     size_t valid = 0, gaps = 0;
     double joules = 0.0;
-    for (size_t i = 0; i < wk->n; i++) {
-        if (isfinite(wk->w[i])) {
-            valid++;
-            joules += wk->w[i] * wk->step;
-        } else if (i == 0 || isfinite(wk->w[i - 1])) {
-            gaps++;
-        }
+    for (size_t k = 0; k < wk->n_days; k++) {
+        valid += wk->days[k].n_valid;
+        gaps += wk->days[k].n_gaps;
+        joules += wk->days[k].sum * wk->step;
     }
     c->kwh_integrated = joules / 3.6e6;
     c->coverage = (double)valid / (double)wk->n;

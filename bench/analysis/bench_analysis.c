@@ -2,10 +2,10 @@
  * bench_analysis: the channel layer's cost against the cost of merely reading the data.
  *
  * Makes N channels of D days at 1-minute resolution as RRD files (librrd, rrd_create_r and
- * batched rrd_update_r), then, in one run: (a) fetches every channel with rrd_fetch_r, (b)
- * fetches and analyses every channel with an_channel_analyze, (a') fetches again.  The fetch
- * floor is the faster of (a) and (a'), so that a cold page cache does not flatter (b).  Prints
- * both times, their ratio and the peak RSS (VmHWM).  bench/analysis/README.md has the figures.
+ * batched rrd_update_r), then, in one run, times for every channel (a) a fetch with rrd_fetch_r
+ * and (b) a fetch followed by an_channel_analyze, interleaved channel by channel after one
+ * warming pass.  Prints both totals, their ratio and the peak RSS (VmHWM).
+ * bench/analysis/README.md has the figures.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -148,18 +148,37 @@ static long run_channel(const args_t *a, int c, int64_t t0, int analyze, size_t 
     return found;
 }
 
-static double pass(const args_t *a, int64_t t0, int analyze, long *findings, size_t *values)
+/* Times every channel both ways, interleaved so that whatever else the machine does at the
+ * moment weighs on both alike: even channels are fetched first and then fetched and analysed,
+ * odd ones the other way round (so that neither side always finds the file in a warmer cache).
+ * A whole pass of fetches runs first to bring the files into the page cache. */
+static int timed(const args_t *a, int64_t t0, double *t_fetch, double *t_both, long *findings,
+                 size_t *values)
 {
-    double t = now_s();
+    size_t v = 0;
+    *t_fetch = *t_both = 0.0;
     *findings = 0;
+    for (int c = 0; c < a->channels; c++)
+        if (run_channel(a, c, t0, 0, &v) < 0)
+            return -1;
     *values = 0;
     for (int c = 0; c < a->channels; c++) {
-        long f = run_channel(a, c, t0, analyze, values);
-        if (f < 0)
-            return -1.0;
-        *findings += f;
+        for (int k = 0; k < 2; k++) {
+            int analyze = (c + k) % 2;
+            double t = now_s();
+            long f = run_channel(a, c, t0, analyze, analyze ? values : &v);
+            t = now_s() - t;
+            if (f < 0)
+                return -1;
+            if (analyze) {
+                *t_both += t;
+                *findings += f;
+            } else {
+                *t_fetch += t;
+            }
+        }
     }
-    return now_s() - t;
+    return 0;
 }
 
 static void usage(void)
@@ -219,19 +238,16 @@ int main(int argc, char **argv)
     if (a.gen_only)
         return 0;
 
-    long f0, f1, f2;
-    size_t v0, v1, v2;
-    double fetch1 = pass(&a, t0, 0, &f0, &v0);
-    double both = pass(&a, t0, 1, &f1, &v1);
-    double fetch2 = pass(&a, t0, 0, &f2, &v2);
-    if (fetch1 < 0 || both < 0 || fetch2 < 0)
+    long found;
+    size_t values;
+    double t_fetch, t_both;
+    if (timed(&a, t0, &t_fetch, &t_both, &found, &values) != 0)
         return 1;
-    double floor_s = fetch1 < fetch2 ? fetch1 : fetch2;
-    printf("fetch only:        %.2f s, then %.2f s (%zu values each pass)\n", fetch1, fetch2, v0);
-    printf("fetch + analysis:  %.2f s (%ld findings)\n", both, f1);
-    printf("analysis alone:    %.2f s, %.2f ms per channel\n", both - floor_s,
-           1e3 * (both - floor_s) / a.channels);
-    printf("ratio (fetch + analysis) / fetch floor: %.2f\n", both / floor_s);
+    printf("fetch only:        %.2f s (%zu values)\n", t_fetch, values);
+    printf("fetch + analysis:  %.2f s (%ld findings)\n", t_both, found);
+    printf("analysis alone:    %.2f s, %.2f ms per channel\n", t_both - t_fetch,
+           1e3 * (t_both - t_fetch) / a.channels);
+    printf("ratio (fetch + analysis) / fetch: %.2f\n", t_both / t_fetch);
     printf("peak RSS (VmHWM): %ld kB\n", vm_hwm_kb());
 
     if (!a.keep) {
