@@ -308,9 +308,12 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
                 if (fd->explained_by[0])
                     snprintf(c5, sizeof c5, "explained by %s", fd->explained_by);
                 else
-                    snprintf(c5, sizeof c5, "%s",
+                    snprintf(c5, sizeof c5, "%s%s",
                              an_finding_active(c, fd) ? "unexplained, running"
-                                                      : "unexplained, ended");
+                                                      : "unexplained, ended",
+                             c->role == AN_ROLE_TOTAL && c->parts_cover
+                                 ? "; counted on the device's parts"
+                                 : "");
                 const char *cells[7] = {c->id, an_kind_name(fd->kind), c1, c2, c3, c4, c5};
                 d->table(out, cells, 7, 0);
             }

@@ -522,6 +522,9 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
     int rc = o->cfg ? list_from_config(o->cfg, out, err, errlen)
                     : list_from_folders(o->data_dir, out, err, errlen);
     for (size_t s = 0; rc == 0 && s < out->n_sites; s++) {
+        /* A site without a zone of its own (always so with --data) takes the run's. */
+        if (!out->sites[s].tz[0] && o->channel.tz)
+            wa_strlcpy(out->sites[s].tz, o->channel.tz, sizeof out->sites[s].tz);
         int w = window(o, &out->sites[s], err, errlen);
         if (w < 0)
             rc = -1;
