@@ -7,6 +7,8 @@
  *   sunspec.c  finding a SunSpec model's base address, read-only
  *   device.c   setting up one device: channels, rows, resume from storage
  *   poll.c     one bounded poll of one device
+ *   usb.c      USB HID power devices: setup, one poll, energy from power
+ *   meta.c     the sidecar that marks a USB channel's power as measured or estimated
  *   sched.c    bus threads, real and stepped time
  *   status.c   the status file and the log summary
  *   collect.c  collect_run and collect_check
@@ -21,6 +23,7 @@
 
 #include "meters/collect/collect.h"
 #include "meters/mbus/mbus.h"
+#include "meters/usbhid/usbhid.h"
 #include "storage/storage.h"
 
 /* Modbus Application Protocol V1.1b3, 6.3/6.4: at most 125 registers in one read. */
@@ -111,10 +114,67 @@ typedef int (*sunspec_read_fn)(void *arg, uint16_t addr, uint16_t n, uint16_t *d
 int sunspec_find(sunspec_read_fn rd, void *arg, int model, uint16_t *model_addr, char *err,
                  size_t errlen);
 
-/* ---- the running collector (device.c, poll.c, sched.c, status.c) ------------------------- */
+/* ---- the sidecar of a USB channel (meta.c; the format is in docs/rrd-layout.md) ---------- */
+
+/* One stretch of a channel's data in one state.  Samples at from <= t < to are in it. */
+typedef struct meta_period {
+    int64_t from, to;   /* Unix seconds; to = 0 while the period is open */
+    int estimated;      /* power = load x rating, not measured */
+    char how[96];       /* the method ("load % x nominal 600 W (device)"); "" when measured */
+    char device[320];   /* the UPS that gave the data: "EATON 5E 1500i (0463:ffff, serial X)" */
+} meta_period_t;
+
+typedef struct meta {
+    char path[SC_PATH_MAX + 3 * SC_ID_MAX + 32]; /* DATA_DIR/<site>/<device>/<channel>.meta.json */
+    char rel[3 * SC_ID_MAX + 3];
+    meta_period_t *p;
+    size_t n, cap;
+} meta_t;
+
+/* Reads the sidecar at path; a missing file is an empty history.  A file that does not parse
+ * as one is moved aside to path.bad and the history starts empty: returns 1 with the reason in
+ * err.  0, 1, or -1 with errno (ENOMEM, a rename's). */
+int meta_load(meta_t *m, const char *path, const char *rel, char *err, size_t errlen);
+/* The sample stored at t was in this state.  When the state (estimated, how, device) differs
+ * from the open period's, that period ends at t, a new one opens at t, and the file is
+ * rewritten atomically (temporary file, fsync, rename).  Returns 1 if it wrote, 0 if nothing
+ * changed, -1 with errno and err if the write failed (the change is kept in memory and written
+ * with the next change). */
+int meta_note(meta_t *m, int64_t t, int estimated, const char *how, const char *device,
+              char *err, size_t errlen);
+/* The open period's state: 1 estimated, 0 measured, -1 none yet. */
+int meta_current(const meta_t *m);
+void meta_free(meta_t *m);
+
+/* ---- the running collector (device.c, poll.c, usb.c, sched.c, status.c) -------------------- */
 
 typedef struct collector collector_t;
 typedef struct cbus cbus_t;
+
+/* What a USB device's thread publishes for the status file. */
+typedef struct cusb_status {
+    int bound;                /* dev holds the device last bound to (after a first open) */
+    int open;                 /* the handle is open now */
+    usbhid_found_t dev;
+    int power;                /* -1 not known yet, 0 measured, 1 estimated */
+    char how[96];             /* the last estimate, with its load ("load 25.0 % x ...") */
+    double energy_wh, estimated_wh; /* the integrated counter, and its estimated part (this run) */
+    uint64_t gaps, stale;     /* intervals not integrated; polls without a fresh power */
+    double gap_s;
+    usbhid_stats_t io;
+} cusb_status_t;
+
+/* A USB HID power device, owned by its own thread (usb.c). */
+typedef struct cusb {
+    usbhid_dev_t *u;          /* NULL until libusb starts (retried each poll) */
+    usbhid_match_t m;
+    usbhid_opts_t o;
+    usbhid_energy_t energy;
+    meta_t meta;
+    uint64_t opens_seen;
+    int warned_no_w;
+    cusb_status_t work, st;   /* st: the published copy, guarded by bus->mu */
+} cusb_t;
 
 /* One register value to read and store: a row of the profile for one recorded channel. */
 typedef struct crow {
@@ -166,13 +226,15 @@ typedef struct cdev {
     int was_failing;    /* the last poll failed (for logging changes only) */
     collect_device_status_t work; /* the bus thread's counters */
     collect_device_status_t st;   /* their published copy, guarded by bus->mu */
+    cusb_t *usb;        /* a USB HID power device (no profile, rows or plan), else NULL */
 } cdev_t;
 
 struct cbus {
     collector_t *c;
     const sc_site_t *site;
     const sc_bus_t *cfg;
-    mbus_t *mb;
+    int usb;                 /* one USB device with a thread of its own, on the real clock */
+    mbus_t *mb;              /* Modbus buses only */
     cdev_t **devs;
     size_t n_devs;
     pthread_t th;
@@ -195,6 +257,7 @@ struct collector {
     size_t n_devs;
     cbus_t *buses;
     size_t n_buses;
+    size_t n_stepped;        /* buses that take part in stepped cycles (not USB ones) */
     atomic_int quit;
     atomic_ullong stored;
     double started_real;
@@ -229,6 +292,16 @@ int device_quantity_ds(profile_quantity_t q);
 int poll_device(cdev_t *dev, double t);
 /* The first due time at or after t for a device with this interval (aligned to it). */
 double poll_align(double t, int interval_s);
+
+/* usb.c: the USB side of device_setup (the match and options; libusb starts here), of
+ * device_open_storage (files, energy and sidecar resumed), of device_free; one poll at real
+ * time t (stores, integrates, updates the sidecar and the counters; sets next_due). */
+int usb_setup(cdev_t *dev, char *err, size_t errlen);
+int usb_open_storage(cdev_t *dev, int64_t start, char *err, size_t errlen);
+int usb_poll(cdev_t *dev, double t);
+void usb_free(cdev_t *dev);
+/* Copies the device's USB status under its bus lock. */
+void usb_snapshot(cdev_t *dev, cusb_status_t *out);
 
 /* sched.c */
 int sched_run(collector_t *c, char *err, size_t errlen);

@@ -28,6 +28,29 @@ static void teardown(collector_t *c)
     free(c);
 }
 
+/* A bus of one USB device, with the configured bus's id. */
+static int add_usb_bus(collector_t *c, const sc_site_t *site, const sc_bus_t *bc,
+                       const sc_device_t *dc, char *err, size_t errlen)
+{
+    cbus_t *b = &c->buses[c->n_buses++];
+    cdev_t *dev;
+    b->c = c;
+    b->site = site;
+    b->cfg = bc;
+    b->usb = 1;
+    pthread_mutex_init(&b->mu, NULL);
+    b->devs = calloc(1, sizeof *b->devs);
+    if (!b->devs) {
+        errno = ENOMEM;
+        return wa_err(err, errlen, "out of memory");
+    }
+    dev = &c->devs[c->n_devs++];
+    if (device_setup(c, dev, b, site, dc, err, errlen) != 0)
+        return -1;
+    b->devs[b->n_devs++] = dev;
+    return 0;
+}
+
 static collector_t *setup(const siteconf_t *cfg, const profile_set_t *ps, const collect_opts_t *o,
                           char *err, size_t errlen)
 {
@@ -50,8 +73,10 @@ static collector_t *setup(const siteconf_t *cfg, const profile_set_t *ps, const 
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->go, NULL);
     pthread_cond_init(&c->done, NULL);
+    /* A USB device gets a bus (a thread) of its own: a UPS that stalls delays nothing else. */
     for (size_t s = 0; s < cfg->n_sites; s++)
-        nb += cfg->sites[s].n_buses;
+        for (size_t i = 0; i < cfg->sites[s].n_buses; i++)
+            nb += cfg->sites[s].buses[i].kind == SC_BUS_USB ? cfg->sites[s].buses[i].n_devices : 1;
     nd = siteconf_count_devices(cfg);
     c->buses = calloc(nb ? nb : 1, sizeof *c->buses);
     c->devs = calloc(nd ? nd : 1, sizeof *c->devs);
@@ -62,6 +87,12 @@ static collector_t *setup(const siteconf_t *cfg, const profile_set_t *ps, const 
     for (size_t s = 0; s < cfg->n_sites; s++)
         for (size_t i = 0; i < cfg->sites[s].n_buses; i++) {
             const sc_bus_t *bc = &cfg->sites[s].buses[i];
+            if (bc->kind == SC_BUS_USB) {
+                for (size_t d = 0; d < bc->n_devices; d++)
+                    if (add_usb_bus(c, &cfg->sites[s], bc, &bc->devices[d], err, errlen) != 0)
+                        goto fail;
+                continue;
+            }
             cbus_t *b = &c->buses[c->n_buses];
             b->c = c;
             b->site = &cfg->sites[s];
@@ -73,6 +104,7 @@ static collector_t *setup(const siteconf_t *cfg, const profile_set_t *ps, const 
                 wa_err(err, errlen, "out of memory");
                 goto fail;
             }
+            c->n_stepped++;
             b->mb = mbus_new(bc, err, errlen);
             if (!b->mb)
                 goto fail;
@@ -134,19 +166,29 @@ int collect_run(const siteconf_t *cfg, const profile_set_t *ps, const collect_op
     t0 = collect_now(c);
     for (size_t i = 0; i < c->n_devs; i++) {
         cdev_t *d = &c->devs[i];
-        double iv = d->cfg->interval_s;
+        double iv = d->cfg->interval_s, t = d->usb ? wa_clock_now(NULL) : t0;
         /* Stepped time polls on the interval's grid from the start; real time starts at once
-         * and then keeps to the grid. */
-        d->next_due = wa_clock_is_stepped(c->clock) ? ceil(t0 / iv) * iv : t0;
-        if (device_open_storage(d, (int64_t)floor(t0) - 1, err, errlen) != 0) {
+         * and then keeps to the grid.  A UPS is always read in real time. */
+        d->next_due = wa_clock_is_stepped(c->clock) && !d->usb ? ceil(t / iv) * iv : t;
+        if (device_open_storage(d, (int64_t)floor(t) - 1, err, errlen) != 0) {
             int e = errno;
             teardown(c);
             errno = e;
             return -1;
         }
     }
-    wa_log(c->log, WA_LOG_INFO, "collecting from %zu devices on %zu buses%s", c->n_devs,
-           c->n_buses, wa_clock_is_stepped(c->clock) ? " (stepped clock)" : "");
+    {
+        size_t n_usb = 0, n_cfg_buses = 0;
+        for (size_t i = 0; i < c->n_devs; i++)
+            n_usb += c->devs[i].usb != NULL;
+        for (size_t s = 0; s < cfg->n_sites; s++)
+            n_cfg_buses += cfg->sites[s].n_buses;
+        wa_log(c->log, WA_LOG_INFO, "collecting from %zu devices on %zu buses%s", c->n_devs,
+               n_cfg_buses, wa_clock_is_stepped(c->clock) ? " (stepped clock)" : "");
+        if (n_usb && wa_clock_is_stepped(c->clock))
+            wa_log(c->log, WA_LOG_WARN, "%zu USB device(s) are read in real time, not on the "
+                   "stepped clock", n_usb);
+    }
     rc = sched_run(c, err, errlen);
     {
         char e2[512];
@@ -223,8 +265,12 @@ int collect_check(const siteconf_t *cfg, const profile_set_t *ps, char *err, siz
     }
     for (size_t s = 0; s < cfg->n_sites; s++)
         for (size_t b = 0; b < cfg->sites[s].n_buses; b++)
-            for (size_t d = 0; d < cfg->sites[s].buses[b].n_devices; d++)
+            for (size_t d = 0; d < cfg->sites[s].buses[b].n_devices; d++) {
+                /* A USB device has no profile: what it reports is found on the device. */
+                if (cfg->sites[s].buses[b].kind == SC_BUS_USB)
+                    continue;
                 if (check_device(cfg, ps, &cfg->sites[s].buses[b].devices[d], err, errlen) != 0)
                     return -1;
+            }
     return 0;
 }

@@ -2,7 +2,9 @@
  * collect: polls every configured device and stores its channels (wattaudit collect).
  *
  * One thread per bus: TCP gateways are polled in parallel; devices that share a serial bus are
- * polled strictly one at a time with the bus's inter-frame pause.  Each device has its own
+ * polled strictly one at a time with the bus's inter-frame pause.  Each USB HID power device
+ * (a UPS) has a thread of its own and is polled on the real clock, whatever clock the Modbus
+ * buses run on.  Each device has its own
  * timeout, retries and back-off, then quarantine (docs/collector.md).  A poll is one bounded
  * pass; failure closes the connection, marks the data stale and retries next cycle.
  */
@@ -33,6 +35,10 @@ typedef struct collect_device_status {
     int quarantined;
     double last_ok, last_error_time;
     char last_error[256];
+    /* USB HID power devices (docs/usb-ups.md); 0 for Modbus devices: */
+    int usb;                  /* 1: a USB device; unit is 0 and requests are GET_REPORTs */
+    int estimated;            /* its power is load x rating (as of the last poll with power) */
+    uint64_t gaps, stale;     /* intervals left out of the energy; polls without fresh power */
 } collect_device_status_t;
 
 typedef struct collect_result {

@@ -57,7 +57,7 @@ static int add_rows(cdev_t *dev, size_t chan, const char *source)
 int device_setup(collector_t *c, cdev_t *dev, cbus_t *bus, const sc_site_t *site,
                  const sc_device_t *cfg, char *err, size_t errlen)
 {
-    const profile_t *p = profile_set_find(c->ps, cfg->profile);
+    const profile_t *p = bus->cfg->kind == SC_BUS_USB ? NULL : profile_set_find(c->ps, cfg->profile);
     size_t n_chans;
 
     memset(dev, 0, sizeof *dev);
@@ -65,13 +65,34 @@ int device_setup(collector_t *c, cdev_t *dev, cbus_t *bus, const sc_site_t *site
     dev->bus = bus;
     dev->site = site;
     dev->cfg = cfg;
-    snprintf(dev->label, sizeof dev->label, "site %s bus %s unit %d (device %s)", site->id,
-             bus->cfg->id, cfg->unit, cfg->id);
+    if (bus->cfg->kind == SC_BUS_USB)
+        snprintf(dev->label, sizeof dev->label, "site %s bus %s (USB device %s)", site->id,
+                 bus->cfg->id, cfg->id);
+    else
+        snprintf(dev->label, sizeof dev->label, "site %s bus %s unit %d (device %s)", site->id,
+                 bus->cfg->id, cfg->unit, cfg->id);
     wa_strlcpy(dev->work.site, site->id, sizeof dev->work.site);
     wa_strlcpy(dev->work.bus, bus->cfg->id, sizeof dev->work.bus);
     wa_strlcpy(dev->work.device, cfg->id, sizeof dev->work.device);
     dev->work.unit = cfg->unit;
     dev->st = dev->work;
+    if (bus->cfg->kind == SC_BUS_USB) {
+        /* siteconf gives a USB device exactly one channel; it has no rows or plan. */
+        if (cfg->n_channels != 1) {
+            errno = WA_ECONFIG;
+            return wa_err(err, errlen, "%s:%d: device \"%s\": a USB device has one channel",
+                          c->cfg->file, cfg->line, cfg->id);
+        }
+        dev->chans = calloc(1, sizeof *dev->chans);
+        if (!dev->chans)
+            return wa_err(err, errlen, "out of memory");
+        dev->n_chans = 1;
+        dev->chans[0].id = cfg->channels[0].id;
+        dev->chans[0].rated_w = cfg->channels[0].rated_w;
+        snprintf(dev->chans[0].rel, sizeof dev->chans[0].rel, "%s/%s/%s", site->id, cfg->id,
+                 cfg->channels[0].id);
+        return usb_setup(dev, err, errlen);
+    }
     if (!p) {
         errno = WA_EPROFILE;
         return wa_err(err, errlen, "%s:%d: device \"%s\": no profile \"%s\"", c->cfg->file,
@@ -185,6 +206,8 @@ int device_open_storage(cdev_t *dev, int64_t start, char *err, size_t errlen)
         .long_step_s = sc->long_step_s,
         .long_days = sc->long_days,
     };
+    if (dev->usb)
+        return usb_open_storage(dev, start, err, errlen);
     for (size_t i = 0; i < dev->n_chans; i++) {
         cchan_t *ch = &dev->chans[i];
         char path[SC_PATH_MAX + 3 * SC_ID_MAX + 16], e2[256];
@@ -210,6 +233,7 @@ void device_free(cdev_t *dev)
 {
     if (!dev)
         return;
+    usb_free(dev);
     free(dev->chans);
     free(dev->rows);
     free(dev->items);

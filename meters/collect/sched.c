@@ -5,6 +5,9 @@
  * waking at least every 100 ms to see whether it should stop.  Buses never wait for each
  * other.  The main thread flushes storage and rewrites the status file every few seconds.
  *
+ * USB devices: each has a thread of its own that polls it on the real clock, whatever the
+ * collector's clock is (a UPS reports the present), and takes no part in stepped cycles.
+ *
  * Stepped time: the main thread owns the clock.  Each cycle it sets the clock to the earliest
  * due time of any device, lets every bus thread poll what is due then, and waits for all of
  * them (a barrier) before moving on.  The simulator reads the same clock, so weeks of data
@@ -69,13 +72,14 @@ static double bus_poll_due(cbus_t *b, double t, int stepped)
     return next;
 }
 
-/* Sleeps until the collector's clock reaches t or it is told to quit.  The clock may run
- * faster than real time (a scaled shared clock), so the pace is measured as it goes. */
-static void wait_until(collector_t *c, double t)
+/* Sleeps until clock (NULL: real time) reaches t or the collector is told to quit.  The
+ * clock may run faster than real time (a scaled shared clock), so the pace is measured as it
+ * goes. */
+static void wait_until(collector_t *c, const wa_clock_t *clock, double t)
 {
     double rate = 1.0;
     while (!atomic_load(&c->quit)) {
-        double now = collect_now(c), m0 = collect_mono(), left = t - now, slice, dc, dm;
+        double now = wa_clock_now(clock), m0 = collect_mono(), left = t - now, slice, dc, dm;
         if (left <= 0)
             return;
         slice = left / rate;
@@ -84,7 +88,7 @@ static void wait_until(collector_t *c, double t)
         if (slice < 0.001)
             slice = 0.001;
         sleep_s(slice);
-        dc = collect_now(c) - now;
+        dc = wa_clock_now(clock) - now;
         dm = collect_mono() - m0;
         if (dm > 0 && dc > 0)
             rate = dc / dm;
@@ -95,7 +99,27 @@ static void *bus_real(void *arg)
 {
     cbus_t *b = arg;
     while (!atomic_load(&b->c->quit))
-        wait_until(b->c, bus_poll_due(b, 0, 0));
+        wait_until(b->c, b->c->clock, bus_poll_due(b, 0, 0));
+    return NULL;
+}
+
+static void *bus_usb(void *arg)
+{
+    cbus_t *b = arg;
+    while (!atomic_load(&b->c->quit)) {
+        double next = INFINITY;
+        for (size_t i = 0; i < b->n_devs && !atomic_load(&b->c->quit); i++) {
+            cdev_t *d = b->devs[i];
+            double now = wa_clock_now(NULL);
+            if (d->next_due <= now) {
+                usb_poll(d, now);
+                b->polled_cycles++;
+            }
+            if (d->next_due < next)
+                next = d->next_due;
+        }
+        wait_until(b->c, NULL, next);
+    }
     return NULL;
 }
 
@@ -150,7 +174,7 @@ static double earliest(const collector_t *c)
 {
     double t = INFINITY;
     for (size_t i = 0; i < c->n_devs; i++)
-        if (c->devs[i].next_due < t)
+        if (!c->devs[i].usb && c->devs[i].next_due < t)
             t = c->devs[i].next_due;
     return t;
 }
@@ -173,13 +197,13 @@ static void drive_stepped(collector_t *c, double *last_hk, double *last_sum)
         c->n_done = 0;
         c->cycle++;
         pthread_cond_broadcast(&c->go);
-        while (c->n_done < c->n_buses)
+        while (c->n_done < c->n_stepped)
             pthread_cond_wait(&c->done, &c->mu);
         pthread_mutex_unlock(&c->mu);
         c->cycles++;
         t = INFINITY;
         for (size_t i = 0; i < c->n_buses; i++)
-            if (c->buses[i].next_due < t)
+            if (!c->buses[i].usb && c->buses[i].next_due < t)
                 t = c->buses[i].next_due;
         if (c->cycles % FLUSH_CYCLES == 0)
             flush(c);
@@ -203,7 +227,8 @@ int sched_run(collector_t *c, char *err, size_t errlen)
 
     for (size_t i = 0; i < c->n_buses; i++) {
         cbus_t *b = &c->buses[i];
-        if (pthread_create(&b->th, NULL, stepped ? bus_stepped : bus_real, b) != 0) {
+        if (pthread_create(&b->th, NULL, b->usb ? bus_usb : stepped ? bus_stepped : bus_real,
+                           b) != 0) {
             rc = wa_err(err, errlen, "cannot start the thread of bus %s", b->cfg->id);
             break;
         }

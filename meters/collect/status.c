@@ -41,6 +41,54 @@ static void add_time(cJSON *o, const char *key, double t)
         cJSON_AddNullToObject(o, key);
 }
 
+/* What a USB device's thread knows beyond the common counters. */
+static void usb_json(cdev_t *dev, cJSON *o)
+{
+    cusb_status_t u;
+    char id[16], match[256];
+    const sc_usb_t *m = &dev->cfg->usb;
+    cJSON *x = cJSON_AddObjectToObject(o, "usb"), *io;
+    if (!x)
+        return;
+    usb_snapshot(dev, &u);
+    snprintf(id, sizeof id, "%04x:%04x", m->vid, m->pid);
+    /* The configured criteria, as the config writes them. */
+    snprintf(match, sizeof match, "%s%s%s%s%s%s%s", m->vid ? "usb_id " : "", m->vid ? id : "",
+             m->vid && (m->serial[0] || m->path[0]) ? " " : "", m->serial[0] ? "serial " : "",
+             m->serial, m->serial[0] && m->path[0] ? " " : "", m->path[0] ? "usb_path " : "");
+    wa_strlcpy(match + strlen(match), m->path, sizeof match - strlen(match));
+    cJSON_AddStringToObject(x, "match", match);
+    cJSON_AddBoolToObject(x, "open", u.open);
+    if (u.bound) {
+        snprintf(id, sizeof id, "%04x:%04x", u.dev.vid, u.dev.pid);
+        cJSON_AddStringToObject(x, "usb_id", id);
+        cJSON_AddStringToObject(x, "manufacturer", u.dev.manufacturer);
+        cJSON_AddStringToObject(x, "product", u.dev.product);
+        cJSON_AddStringToObject(x, "serial", u.dev.serial);
+        cJSON_AddStringToObject(x, "usb_path", u.dev.path);
+    }
+    if (u.power < 0)
+        cJSON_AddNullToObject(x, "power");
+    else
+        cJSON_AddStringToObject(x, "power", u.power ? "estimated" : "measured");
+    cJSON_AddStringToObject(x, "how", u.how);
+    cJSON_AddNumberToObject(x, "energy_wh", u.energy_wh);
+    cJSON_AddNumberToObject(x, "estimated_wh", u.estimated_wh);
+    cJSON_AddNumberToObject(x, "gaps", (double)u.gaps);
+    cJSON_AddNumberToObject(x, "gap_s", u.gap_s);
+    cJSON_AddNumberToObject(x, "stale", (double)u.stale);
+    io = cJSON_AddObjectToObject(x, "io");
+    if (io) {
+        cJSON_AddNumberToObject(io, "opens", (double)u.io.opens);
+        cJSON_AddNumberToObject(io, "disconnects", (double)u.io.disconnects);
+        cJSON_AddNumberToObject(io, "get_reports", (double)u.io.get_reports);
+        cJSON_AddNumberToObject(io, "interrupts", (double)u.io.interrupts);
+        cJSON_AddNumberToObject(io, "timeouts", (double)u.io.timeouts);
+        cJSON_AddNumberToObject(io, "stalls", (double)u.io.stalls);
+        cJSON_AddNumberToObject(io, "refused", (double)u.io.refused);
+    }
+}
+
 static cJSON *device_json(cdev_t *dev)
 {
     collect_device_status_t s;
@@ -51,8 +99,14 @@ static cJSON *device_json(cdev_t *dev)
     cJSON_AddStringToObject(o, "site", s.site);
     cJSON_AddStringToObject(o, "bus", s.bus);
     cJSON_AddStringToObject(o, "device", s.device);
-    cJSON_AddNumberToObject(o, "unit", s.unit);
-    cJSON_AddStringToObject(o, "profile", dev->prof->name);
+    cJSON_AddStringToObject(o, "kind", dev->usb ? "usb" : "modbus");
+    if (dev->usb) {
+        cJSON_AddNullToObject(o, "unit");
+        cJSON_AddNullToObject(o, "profile");
+    } else {
+        cJSON_AddNumberToObject(o, "unit", s.unit);
+        cJSON_AddStringToObject(o, "profile", dev->prof->name);
+    }
     cJSON_AddNumberToObject(o, "interval", dev->cfg->interval_s);
     cJSON_AddNumberToObject(o, "polls", (double)s.polls);
     cJSON_AddNumberToObject(o, "ok", (double)s.ok);
@@ -76,6 +130,8 @@ static cJSON *device_json(cdev_t *dev)
             cJSON_AddItemToArray(un, cJSON_CreateString(name));
         }
     pthread_mutex_unlock(&dev->bus->mu);
+    if (dev->usb)
+        usb_json(dev, o);
     return o;
 }
 
@@ -149,11 +205,15 @@ void status_log_summary(collector_t *c, wa_log_level_t level)
     for (size_t i = 0; i < c->n_devs; i++) {
         collect_device_status_t s;
         status_snapshot(&c->devs[i], &s);
+        char usb[160] = "";
+        if (s.usb)
+            snprintf(usb, sizeof usb, " gaps %llu stale %llu%s", (unsigned long long)s.gaps,
+                     (unsigned long long)s.stale, s.estimated ? " power estimated" : "");
         wa_log(c->log, level,
-               "%s: polls %llu ok %llu errors %llu rejected %llu resets %llu requests %llu%s%s%s",
+               "%s: polls %llu ok %llu errors %llu rejected %llu resets %llu requests %llu%s%s%s%s",
                c->devs[i].label, (unsigned long long)s.polls, (unsigned long long)s.ok,
                (unsigned long long)s.errors, (unsigned long long)s.rejected,
-               (unsigned long long)s.resets, (unsigned long long)s.requests,
+               (unsigned long long)s.resets, (unsigned long long)s.requests, usb,
                s.quarantined ? " quarantined" : "", s.last_error[0] ? "; last error: " : "",
                s.last_error);
     }

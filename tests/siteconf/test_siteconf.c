@@ -193,6 +193,26 @@ static void test_errors(void **state)
     }
 }
 
+/* The USB example walks: a Modbus bus and a usb bus side by side. */
+static void test_example_usb(void **state)
+{
+    char err[512] = "";
+    siteconf_t *c = siteconf_load(WA_EXAMPLES_DIR "/usb-ups.conf", err, sizeof err);
+    const sc_bus_t *u;
+    (void)state;
+    if (!c)
+        fail_msg("%s", err);
+    u = &c->sites[0].buses[1];
+    assert_int_equal(u->kind, SC_BUS_USB);
+    assert_int_equal(u->n_devices, 2);
+    assert_string_equal(u->devices[0].usb.serial, "G118F00001");
+    assert_string_equal(u->devices[0].channels[0].name, "Rack A UPS output");
+    assert_string_equal(u->devices[1].usb.path, "1-1.4");
+    assert_true(u->devices[1].usb.nominal_w == 390);
+    assert_string_equal(u->devices[1].channels[0].id, "output");
+    siteconf_free(c);
+}
+
 /* USB devices: criteria, ratings, the one channel; Modbus devices beside them unchanged. */
 static void test_usb(void **state)
 {
@@ -264,6 +284,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_example_usb),
         cmocka_unit_test(test_usb),
         cmocka_unit_test(test_missing_file),
     };
