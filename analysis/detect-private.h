@@ -46,8 +46,8 @@ typedef struct an_work {
     size_t spd;              /* samples per day (at least 1) */
     double *scratch;         /* 2 * spd + 16 doubles */
     double *dscratch;        /* 4 * n_days + 64 doubles */
-    double piv_lo, piv_hi;   /* tail pivots for the next day (shape.c) */
-    int piv_ok;
+    double piv_lo[2], piv_hi[2]; /* tail pivots for the next weekday / weekend day (shape.c) */
+    int piv_ok[2];
     /* Slot classes from the median hourly level of each slot over the days. */
     double slot_level[AN_SLOTS];
     int slot_base[AN_SLOTS]; /* at or near the channel's lowest level: nights, weekends */

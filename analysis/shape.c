@@ -247,13 +247,15 @@ static int64_t local_midnight(const tzmap_t *m, int64_t t, int *wday)
 
 /* want_noise: the sample-to-sample noise is informative only (an_shape_t.robust_sd), so it
  * is taken on one day in seven. */
-/* Pivots for the next day's tails from a sample of this one: days resemble their
- * neighbours, so that the tails can be copied out during the one pass over the samples. */
+/* Pivots for the next day of the same type from a sample of this one: a Tuesday resembles a
+ * Monday and a Sunday a Saturday, so that the tails can be copied out during the one pass over
+ * the samples. */
 static void next_pivots(an_work_t *wk, const an_day_t *d)
 {
     double smp[TAIL_SAMPLE];
     size_t n = 0, len = d->i1 - d->i0;
-    wk->piv_ok = 0;
+    int t = d->weekend;
+    wk->piv_ok[t] = 0;
     if (len < 8 * TAIL_SAMPLE)
         return;
     for (size_t i = 0; i < TAIL_SAMPLE; i++) {
@@ -271,9 +273,9 @@ static void next_pivots(an_work_t *wk, const an_day_t *d)
         return;
     size_t pl = (size_t)(P_LO * (double)n) + TAIL_MARGIN, ph = (size_t)(P_HI * (double)n);
     ph = ph > TAIL_MARGIN ? ph - TAIL_MARGIN : 0;
-    wk->piv_lo = smp[pl < n ? pl : n - 1];
-    wk->piv_hi = smp[ph];
-    wk->piv_ok = wk->piv_lo < wk->piv_hi;
+    wk->piv_lo[t] = smp[pl < n ? pl : n - 1];
+    wk->piv_hi[t] = smp[ph];
+    wk->piv_ok[t] = wk->piv_lo[t] < wk->piv_hi[t];
 }
 
 static void day_stats(an_work_t *wk, an_day_t *d, int64_t t_next, int want_noise)
@@ -283,8 +285,8 @@ static void day_stats(an_work_t *wk, an_day_t *d, int64_t t_next, int want_noise
     size_t m = 0, nd = 0, half = (wk->spd + 8) / 2, n1 = 0, n2 = 0;
     double *t1 = tails, *t2 = tails + half;
     /* Without pivots every value lands in neither tail and the fallback below runs. */
-    double piv_lo = wk->piv_ok ? wk->piv_lo : -INFINITY, piv_hi = wk->piv_ok ? wk->piv_hi : INFINITY;
-    int over = !wk->piv_ok;
+    int t = d->weekend, over = !wk->piv_ok[t];
+    double piv_lo = over ? -INFINITY : wk->piv_lo[t], piv_hi = over ? INFINITY : wk->piv_hi[t];
 
     d->sum = 0.0;
     for (int h = 0; h < 24; h++) {
