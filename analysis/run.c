@@ -178,30 +178,24 @@ static int list_from_folders(const char *data_dir, an_result_t *r, char *err, si
     return 0;
 }
 
-/* Declared loads in the config: a channel's research_job loads, the config's one form of a
- * declaration today.  A declared job may draw up to its w x count. */
+/* The channel's `declared` loads from the site config (siteconf.h), named "kind id" so that
+ * explained_by says what kind of load explains a finding. */
 static int declarations(const siteconf_t *cfg, const sc_channel_t *ch, an_channel_result_t *c)
 {
-    size_t n = 0;
-    for (size_t l = 0; l < ch->sim.n_loads; l++)
-        n += strcmp(ch->sim.loads[l].model, "research_job") == 0;
-    if (!n)
+    (void)cfg;
+    if (!ch->n_declared)
         return 0;
-    c->declared = calloc(n, sizeof *c->declared);
+    c->declared = calloc(ch->n_declared, sizeof *c->declared);
     if (!c->declared)
         return -1;
-    for (size_t l = 0; l < ch->sim.n_loads; l++) {
-        const sc_load_t *ld = &ch->sim.loads[l];
-        if (strcmp(ld->model, "research_job") != 0)
-            continue;
+    for (size_t i = 0; i < ch->n_declared; i++) {
+        const sc_declared_t *sd = &ch->declared[i];
         an_declared_t *d = &c->declared[c->n_declared++];
-        const char *base = strrchr(cfg->file, '/');
-        snprintf(d->name, sizeof d->name, "research_job (%.40s:%d)", base ? base + 1 : cfg->file,
-                 ld->line);
-        d->from = ld->from;
-        d->to = ld->to;
-        d->w_min = 0;
-        d->w_max = ld->w * (ld->count > 0 ? ld->count : 1);
+        snprintf(d->name, sizeof d->name, "%.20s %.42s", sd->kind, sd->id);
+        d->from = sd->from;
+        d->to = sd->to;
+        d->w_min = sd->w_min;
+        d->w_max = sd->w_max;
     }
     return 0;
 }

@@ -266,10 +266,59 @@ static uint32_t fnv1a(const char *s, uint32_t h)
     return h;
 }
 
+static int walk_declared(struct walk *w, const config_setting_t *g, const char *tz,
+                         sc_declared_t *d)
+{
+    static const char *const keys[] = {"id", "kind", "note", "w", "w_min", "w_max", "from",
+                                       "to", NULL};
+    static const char *const kinds[] = {"research", "server", "storage", "network", "hvac",
+                                        "other", NULL};
+    double watts = NAN;
+    int ok = 0;
+    memset(d, 0, sizeof *d);
+    d->line = line_of(g);
+    d->from = INT64_MIN;
+    d->to = INT64_MAX;
+    d->w_min = d->w_max = NAN;
+    wa_strlcpy(d->kind, "other", sizeof d->kind);
+    if (check_keys(w, g, keys, "a declared load") ||
+        get_id(w, g, "id", d->id, sizeof d->id, 1) < 0 ||
+        get_str(w, g, "kind", d->kind, sizeof d->kind, 0) < 0 ||
+        get_str(w, g, "note", d->note, sizeof d->note, 0) < 0 ||
+        get_double(w, g, "w", &watts, 0, 1e8, 0) < 0 ||
+        get_double(w, g, "w_min", &d->w_min, 0, 1e8, 0) < 0 ||
+        get_double(w, g, "w_max", &d->w_max, 0, 1e8, 0) < 0 ||
+        get_time(w, g, "from", tz, &d->from) < 0 || get_time(w, g, "to", tz, &d->to) < 0)
+        return -1;
+    for (const char *const *k = kinds; *k; k++)
+        ok |= strcmp(*k, d->kind) == 0;
+    if (!ok)
+        return fail(w, config_setting_get_member(g, "kind"),
+                    "kind \"%s\" must be research, server, storage, network, hvac or other",
+                    d->kind);
+    if (!isnan(watts)) {
+        if (!isnan(d->w_min) || !isnan(d->w_max))
+            return fail(w, g, "give either 'w' or 'w_min' and 'w_max', not both");
+        /* A declared figure is a nameplate or a job's estimate: allow a quarter either way. */
+        d->w_min = watts * 0.75;
+        d->w_max = watts * 1.25;
+    } else if (isnan(d->w_min) || isnan(d->w_max)) {
+        return fail(w, g, "declared load \"%s\" needs 'w', or 'w_min' and 'w_max'", d->id);
+    } else if (d->w_min > d->w_max) {
+        return fail(w, g, "'w_min' must not exceed 'w_max'");
+    }
+    if (d->from >= d->to)
+        return fail(w, g, "'from' must be before 'to'");
+    return 0;
+}
+
 static int walk_channel(struct walk *w, const config_setting_t *g, const char *tz,
                         sc_channel_t *ch)
 {
-    static const char *const keys[] = {"id", "source", "name", "rated_w", "simulate", NULL};
+    static const char *const keys[] = {"id", "source", "name", "rated_w", "simulate",
+                                       "declared", NULL};
+    const config_setting_t *l;
+    int n;
     const config_setting_t *s;
     ch->line = line_of(g);
     if (check_keys(w, g, keys, "a channel") ||
@@ -287,6 +336,24 @@ static int walk_channel(struct walk *w, const config_setting_t *g, const char *t
             return -1;
         if (!config_setting_get_member(s, "seed"))
             ch->sim.seed = fnv1a(ch->id, 2166136261u); /* FNV-1a 32-bit offset basis */
+    }
+    l = list_of_groups(w, g, "declared", 0, &n);
+    if (!l && errno == WA_ECONFIG)
+        return -1;
+    if (n > 0) {
+        if (!(ch->declared = calloc((size_t)n, sizeof *ch->declared)))
+            return -1;
+        for (int i = 0; i < n; i++) {
+            if (walk_declared(w, config_setting_get_elem(l, (unsigned)i), tz,
+                              &ch->declared[i]) < 0)
+                return -1;
+            ch->n_declared++;
+            for (int j = 0; j < i; j++)
+                if (strcmp(ch->declared[j].id, ch->declared[i].id) == 0)
+                    return fail(w, config_setting_get_elem(l, (unsigned)i),
+                                "declared load \"%s\" already declared on this channel (line %d)",
+                                ch->declared[i].id, ch->declared[j].line);
+        }
     }
     return 0;
 }
@@ -943,8 +1010,12 @@ void siteconf_free(siteconf_t *c)
         return;
     for (size_t i = 0; i < c->n_sites; i++) {
         for (size_t b = 0; b < c->sites[i].n_buses; b++) {
-            for (size_t d = 0; d < c->sites[i].buses[b].n_devices; d++)
-                free(c->sites[i].buses[b].devices[d].channels);
+            for (size_t d = 0; d < c->sites[i].buses[b].n_devices; d++) {
+                sc_device_t *dev = &c->sites[i].buses[b].devices[d];
+                for (size_t k = 0; k < dev->n_channels; k++)
+                    free(dev->channels[k].declared);
+                free(dev->channels);
+            }
             free(c->sites[i].buses[b].devices);
         }
         free(c->sites[i].buses);

@@ -64,12 +64,26 @@ typedef struct sc_faults {
     int reject_over; /* answers reads of more than this many registers with exception 02; 0 = off */
 } sc_faults_t;
 
+/* A load someone has declared on a channel (a research job, a server that belongs there):
+ * the analyzer reports findings it covers as explained, not flagged.  Times are Unix seconds;
+ * from = INT64_MIN: there since before the data; to = INT64_MAX: no end. */
+typedef struct sc_declared {
+    char id[SC_ID_MAX];       /* shown as explained_by: "slurm-4412", "rack-a-web" */
+    char kind[SC_ID_MAX];     /* research, server, storage, network, hvac, other */
+    char note[SC_NAME_MAX];   /* who declared it, and why */
+    double w_min, w_max;      /* power it may draw, W */
+    int64_t from, to;
+    int line;
+} sc_declared_t;
+
 typedef struct sc_channel {
     char id[SC_ID_MAX];       /* path component in storage */
     char source[SC_ID_MAX];   /* channel name in the device profile; default = id */
     char name[SC_NAME_MAX];   /* circuit or outlet label shown to people; default = id */
     double rated_w;           /* 0 = unknown; used for plausibility */
     sc_sim_t sim;
+    sc_declared_t *declared;  /* `declared` loads on this channel */
+    size_t n_declared;
     int line;
 } sc_channel_t;
 

@@ -1059,8 +1059,8 @@ static void test_run_config(void **state)
              "  profile = \"netio-powerpdu-8ks\"; channels = (\n"
              "    { id = \"inlet\"; name = \"Rack A inlet\"; },\n"
              "    { id = \"outlet1\"; name = \"A1 web server\"; },\n"
-             "    { id = \"outlet7\"; name = \"A7 spare\"; simulate = { loads = (\n"
-             "      { model = \"research_job\"; w = 3300.0; from = \"2023-11-30T00:00\"; } ); }; "
+             "    { id = \"outlet7\"; name = \"A7 spare\"; declared = (\n"
+             "      { id = \"job-17\"; kind = \"research\"; w = 3300.0; from = \"2023-11-30T00:00\"; } ); "
              "},\n"
              "    { id = \"missing\"; name = \"never collected\"; }\n"
              "  ); } ); } ); } );\n",
@@ -1098,9 +1098,9 @@ static void test_run_config(void **state)
     assert_int_equal(in->n_declared, 1);
     for (size_t k = 0; k < in->ch.n_findings; k++)
         if (in->ch.findings[k].kind == AN_STEP_UP)
-            assert_non_null(strstr(in->ch.findings[k].explained_by, "research_job"));
+            assert_non_null(strstr(in->ch.findings[k].explained_by, "research job-17"));
     for (size_t k = 0; k < o7->ch.n_findings; k++)
-        explained += strstr(o7->ch.findings[k].explained_by, "research_job (site.conf:") != NULL;
+        explained += strcmp(o7->ch.findings[k].explained_by, "research job-17") == 0;
     assert_true(explained >= 1);
     assert_rel(r.sites[0].savings.kwh_per_day, 0.3 * 24, 0.05);
     assert_rel(r.sites[0].kwh, kwh[0], 1e-6); /* the inlet, not the outlets again */

@@ -174,6 +174,18 @@ static void test_errors(void **state)
         {HEAD "id = \"u\"; usb = { };\n devices = ( { id = \"a\"; serial = \"S\"; },\n"
               " { id = \"a\"; serial = \"T\"; } ); } ); } );\n",
          5, "device id \"a\" already used"},
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n devices = ( { id = \"m\"; unit = 1; profile = \"p\";\n"
+              " channels = ( { id = \"a\";\n declared = ( { id = \"j\"; } ); } ); } ); } ); } );\n",
+         6, "needs 'w', or 'w_min' and 'w_max'"},
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n devices = ( { id = \"m\"; unit = 1; profile = \"p\";\n"
+              " channels = ( { id = \"a\";\n declared = ( { id = \"j\"; w = 5.0; kind = \"mining\"; } ); } ); } ); } ); } );\n",
+         6, "kind \"mining\""},
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n devices = ( { id = \"m\"; unit = 1; profile = \"p\";\n"
+              " channels = ( { id = \"a\";\n declared = ( { id = \"j\"; w = 5.0; },\n { id = \"j\"; w = 6.0; } ); } ); } ); } ); } );\n",
+         7, "already declared"},
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n devices = ( { id = \"m\"; unit = 1; profile = \"p\";\n"
+              " channels = ( { id = \"a\";\n declared = ( { id = \"j\"; w = 5.0; w_max = 9.0; } ); } ); } ); } ); } );\n",
+         6, "not both"},
         /* libconfig's own syntax errors carry its line too. */
         {"sites = ( { id = \"s\";\n buses = = ( ) } );\n", 2, "syntax error"},
     };
@@ -270,6 +282,33 @@ static void test_usb(void **state)
     siteconf_free(c);
 }
 
+static void test_declared(void **state)
+{
+    static const char text[] =
+        "timezone = \"Asia/Shanghai\";\n"
+        "sites = ( { id = \"s\"; buses = ( { id = \"b\"; tcp = \"h:1\"; devices = (\n"
+        " { id = \"m\"; unit = 1; profile = \"p\"; channels = ( { id = \"a\"; declared = (\n"
+        "   { id = \"web\"; kind = \"server\"; w = 400.0; note = \"rack A web server\"; },\n"
+        "   { id = \"job-7\"; kind = \"research\"; w_min = 2000.0; w_max = 9000.0;\n"
+        "     from = \"2026-11-02T09:00\"; to = \"2026-11-05\"; } ); } ); } ); } ); } );\n";
+    char err[512];
+    siteconf_t *c = siteconf_parse(text, "d.conf", err, sizeof err);
+    const sc_channel_t *ch;
+    (void)state;
+    if (!c)
+        fail_msg("%s", err);
+    ch = &c->sites[0].buses[0].devices[0].channels[0];
+    assert_int_equal(ch->n_declared, 2);
+    assert_string_equal(ch->declared[0].kind, "server");
+    assert_true(ch->declared[0].w_min == 300.0 && ch->declared[0].w_max == 500.0);
+    assert_int_equal(ch->declared[0].from, INT64_MIN);
+    assert_int_equal(ch->declared[0].to, INT64_MAX);
+    assert_true(ch->declared[1].w_min == 2000.0 && ch->declared[1].w_max == 9000.0);
+    assert_int_equal(ch->declared[1].from, 1793581200); /* 09:00 +08:00 = 01:00Z */
+    assert_int_equal(ch->declared[1].line, 5);
+    siteconf_free(c);
+}
+
 static void test_missing_file(void **state)
 {
     char err[256];
@@ -284,6 +323,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_declared),
         cmocka_unit_test(test_example_usb),
         cmocka_unit_test(test_usb),
         cmocka_unit_test(test_missing_file),
