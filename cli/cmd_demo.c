@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analysis/analysis.h"
 #include "cli/cli.h"
 #include "common/common.h"
 #include "meters/collect/collect.h"
@@ -202,6 +203,53 @@ static void report(const siteconf_t *cfg, int64_t from, int64_t to)
     printf("Collector status: %s\n", cfg->status_file);
 }
 
+/* The analyzer over what was collected: findings per channel, then the savings statement an
+ * officer would hand on, also written to DIR/report.md and DIR/analysis.json. */
+static int analyse(const siteconf_t *cfg, const char *dir, int64_t from, int64_t to)
+{
+    an_run_opts_t o;
+    an_result_t r;
+    an_report_opts_t ro = {AN_REPORT_MARKDOWN, NULL, NULL, NULL};
+    char err[1024], path[1024];
+    FILE *f;
+    int rc = 1;
+
+    memset(&o, 0, sizeof o);
+    o.cfg = cfg;
+    o.from = from;
+    o.to = to;
+    o.format = AN_FMT_TEXT;
+    if (an_factors_find("cn-popular", &o.factors) != 0 ||
+        an_collect(&o, &r, err, sizeof err) != 0) {
+        fprintf(stderr, "wattaudit demo: analysis: %s\n", err);
+        return 1;
+    }
+    printf("\n");
+    if (an_write(&r, AN_FMT_TEXT, stdout, err, sizeof err) != 0)
+        goto out;
+    snprintf(path, sizeof path, "%s/analysis.json", dir);
+    if (!(f = fopen(path, "w")) || an_write(&r, AN_FMT_JSON, f, err, sizeof err) != 0) {
+        if (f)
+            fclose(f);
+        goto out;
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    if (!(f = fopen(path, "w")) || an_report_write(&r, &ro, f, err, sizeof err) != 0) {
+        if (f)
+            fclose(f);
+        goto out;
+    }
+    fclose(f);
+    printf("\nFindings as JSON: %s/analysis.json\nSavings statement: %s\n", dir, path);
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "wattaudit demo: analysis: %s\n", err[0] ? err : strerror(errno));
+    an_result_free(&r);
+    return rc;
+}
+
 int cli_demo(int argc, char **argv)
 {
     static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
@@ -330,6 +378,7 @@ int cli_demo(int argc, char **argv)
                d->last_error[0] ? "; last error: " : "", d->last_error);
     }
     report(cfg, from, now);
+    rc = analyse(cfg, dir, from, now);
 out:
     free(res.devices);
     wa_clock_close(sim_clk);
