@@ -133,7 +133,7 @@ typedef struct meta {
 
 /* Reads the sidecar at path; a missing file is an empty history.  A file that does not parse
  * as one is moved aside to path.bad and the history starts empty: returns 1 with the reason in
- * err.  0, 1, or -1 with errno (ENOMEM, a rename's). */
+ * err.  0, 1, or -1 with errno and err (the file cannot be read or moved). */
 int meta_load(meta_t *m, const char *path, const char *rel, char *err, size_t errlen);
 /* The sample stored at t was in this state.  When the state (estimated, how, device) differs
  * from the open period's, that period ends at t, a new one opens at t, and the file is

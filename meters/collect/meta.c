@@ -138,9 +138,15 @@ int meta_load(meta_t *m, const char *path, const char *rel, char *err, size_t er
         return wa_err(err, errlen, "%s: path too long", path);
     text = read_all(path, &len);
     if (!text) {
-        if (errno == ENOENT)
+        int e = errno;
+        if (e == ENOENT)
             return 0;
-        snprintf(why, sizeof why, "%s", strerror(errno));
+        if (e != EFBIG) { /* cannot read it: not a reason to move it */
+            wa_err(err, errlen, "%s: %s", path, strerror(e));
+            errno = e;
+            return -1;
+        }
+        snprintf(why, sizeof why, "larger than %d bytes", META_MAX_BYTES);
     } else {
         int rc = strlen(text) == len ? parse(m, text, why, sizeof why) : -1;
         if (rc != 0 && strlen(text) != len)

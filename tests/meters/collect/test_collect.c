@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -355,6 +357,160 @@ static void test_check_max_regs(void **state)
     profile_set_free(ps);
 }
 
+/* A USB device needs no profile; the Modbus devices beside it are still checked. */
+static void test_check_usb(void **state)
+{
+    static const char text[] =
+        "sites = ( { id = \"s\"; buses = (\n"
+        " { id = \"gw\"; tcp = \"127.0.0.1:26001\"; devices = (\n"
+        "   { id = \"m\"; unit = 1; profile = \"%s\"; } ) },\n"
+        " { id = \"usb\"; usb = { }; devices = ( { id = \"ups\"; usb_id = \"051d:0002\"; } ) }\n"
+        ") } );\n";
+    const char *dirs[] = {WA_SOURCE_DIR "/profiles"};
+    char err[1024], conf[1024];
+    profile_set_t *ps = profile_set_load(dirs, 1, err, sizeof err);
+    siteconf_t *cfg;
+    (void)state;
+    assert_non_null(ps);
+    snprintf(conf, sizeof conf, text, "eastron-sdm120");
+    cfg = siteconf_parse(conf, "t.conf", err, sizeof err);
+    if (!cfg)
+        fail_msg("%s", err);
+    if (collect_check(cfg, ps, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    siteconf_free(cfg);
+    snprintf(conf, sizeof conf, text, "no-such-meter");
+    cfg = siteconf_parse(conf, "t.conf", err, sizeof err);
+    assert_non_null(cfg);
+    assert_int_equal(collect_check(cfg, ps, err, sizeof err), -1);
+    assert_non_null(strstr(err, "t.conf:3: device \"m\": no profile \"no-such-meter\""));
+    siteconf_free(cfg);
+    profile_set_free(ps);
+}
+
+/* ---- the sidecar of a USB channel (meta.c) -------------------------------------------------- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A history: a period per state, closed when the state changes; nothing written while it
+ * stays; a clock that goes back changes nothing; a reload continues it. */
+static void test_meta_history(void **state)
+{
+    static const struct {
+        int64_t t;
+        int estimated;
+        const char *how, *device;
+        int rc;       /* meta_note's */
+        size_t n;     /* periods after it */
+        int unlink_before; /* remove the file first: a 0 must leave it absent */
+    } steps[] = {
+        {100, 1, "load % x nominal 600 W (device)", "APC Back-UPS (051d:0002)", 1, 1, 0},
+        {160, 1, "load % x nominal 600 W (device)", "APC Back-UPS (051d:0002)", 0, 1, 1},
+        {220, 1, "load % x nominal 500 W (config)", "APC Back-UPS (051d:0002)", 1, 2, 0},
+        {280, 0, "", "APC Smart-UPS (051d:0003)", 1, 3, 0},
+        {270, 1, "load % x nominal 600 W (device)", "APC Back-UPS (051d:0002)", 0, 3, 0},
+        {340, 0, "", "APC Smart-UPS (051d:0003)", 0, 3, 0},
+    };
+    char dir[] = "/tmp/collect-meta-XXXXXX", path[256], err[512];
+    meta_t m;
+    struct stat sb;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/output.meta.json", dir);
+    assert_int_equal(meta_load(&m, path, "s/ups/output", err, sizeof err), 0);
+    assert_int_equal(m.n, 0);
+    assert_int_equal(meta_current(&m), -1);
+    for (size_t i = 0; i < N_OF(steps); i++) {
+        if (steps[i].unlink_before)
+            assert_int_equal(unlink(path), 0);
+        int rc = meta_note(&m, steps[i].t, steps[i].estimated, steps[i].how, steps[i].device,
+                           err, sizeof err);
+        if (rc != steps[i].rc || m.n != steps[i].n)
+            fail_msg("step %zu: rc %d, %zu periods; want %d, %zu (%s)", i, rc, m.n,
+                     steps[i].rc, steps[i].n, err);
+        if (steps[i].unlink_before)
+            assert_int_equal(stat(path, &sb), -1);
+    }
+    meta_free(&m);
+    /* The file holds the three periods, the last open; a reload gives them back. */
+    assert_int_equal(meta_load(&m, path, "s/ups/output", err, sizeof err), 0);
+    assert_int_equal(m.n, 3);
+    assert_int_equal(m.p[0].from, 100);
+    assert_int_equal(m.p[0].to, 220);
+    assert_int_equal(m.p[0].estimated, 1);
+    assert_string_equal(m.p[1].how, "load % x nominal 500 W (config)");
+    assert_int_equal(m.p[1].to, 280);
+    assert_int_equal(m.p[2].from, 280);
+    assert_int_equal(m.p[2].to, 0);
+    assert_int_equal(m.p[2].estimated, 0);
+    assert_string_equal(m.p[2].device, "APC Smart-UPS (051d:0003)");
+    assert_int_equal(meta_current(&m), 0);
+    {
+        char *text = NULL;
+        FILE *f = fopen(path, "r");
+        size_t cap = 0;
+        assert_non_null(f);
+        assert_true(getdelim(&text, &cap, '\0', f) > 0);
+        fclose(f);
+        assert_non_null(strstr(text, "\"channel\":\t\"s/ups/output\""));
+        assert_non_null(strstr(text, "\"energy\":\t\"integrated\""));
+        assert_non_null(strstr(text, "\"power\":\t\"measured\""));
+        assert_non_null(strstr(text, "\"to\":\tnull"));
+        free(text);
+    }
+    /* The same state after the reload writes nothing; a change goes on from the history. */
+    assert_int_equal(meta_note(&m, 400, 0, "", "APC Smart-UPS (051d:0003)", err, sizeof err), 0);
+    assert_int_equal(meta_note(&m, 460, 1, "x", "APC Smart-UPS (051d:0003)", err, sizeof err), 1);
+    assert_int_equal(m.n, 4);
+    assert_int_equal(m.p[2].to, 460);
+    meta_free(&m);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A file that is not a sidecar is kept aside, never overwritten, and the history starts anew. */
+static void test_meta_unreadable(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *why;
+    } cases[] = {
+        {"{ \"version\": 1, \"periods\": [ ", "not JSON"},
+        {"{ \"version\": 2, \"periods\": [] }", "version is not 1"},
+        {"{ \"version\": 1 }", "no \"periods\" array"},
+        {"{ \"version\": 1, \"periods\": [ { \"from\": 1, \"to\": null, \"power\": \"guessed\" } ] }",
+         "period 1 lacks from, to or power"},
+        {"{ \"version\": 1, \"periods\": [ { \"from\": 1, \"power\": \"measured\" } ] }",
+         "period 1 lacks"},
+    };
+    char dir[] = "/tmp/collect-meta-XXXXXX", path[256], bad[300], err[512];
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/output.meta.json", dir);
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    for (size_t i = 0; i < N_OF(cases); i++) {
+        meta_t m;
+        struct stat sb;
+        write_file(path, cases[i].text);
+        err[0] = '\0';
+        int rc = meta_load(&m, path, "s/ups/output", err, sizeof err);
+        if (rc != 1 || !strstr(err, cases[i].why) || !strstr(err, "moved to"))
+            fail_msg("case %zu: rc %d, \"%s\"; want 1 and \"%s\"", i, rc, err, cases[i].why);
+        assert_int_equal(m.n, 0);
+        assert_int_equal(stat(path, &sb), -1);
+        assert_int_equal(stat(bad, &sb), 0);
+        meta_free(&m);
+        unlink(bad);
+    }
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +522,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_energy_never_drops),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_check_max_regs),
+        cmocka_unit_test(test_check_usb),
+        cmocka_unit_test(test_meta_history),
+        cmocka_unit_test(test_meta_unreadable),
     };
     if (argc > 1)
         return live_main(argc, argv);
