@@ -70,7 +70,7 @@ static int relocate(siteconf_t *cfg, const char *dir)
                 wa_strlcpy(bus->host, "127.0.0.1", sizeof bus->host);
                 if ((bus->port = free_port()) < 0)
                     return -1;
-            } else {
+            } else if (bus->kind == SC_BUS_SERIAL) {
                 snprintf(bus->device, sizeof bus->device, "%s/ttyWA%d", dir, tty++);
                 /* A pseudo-terminal has no line to let settle: the RS-485 pause would only
                  * stretch the demo (4 weeks of polls x requests x pause). */

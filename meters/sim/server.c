@@ -64,7 +64,10 @@ static int build(struct server *s, const siteconf_t *cfg, const profile_set_t *p
         const sc_site_t *site = &cfg->sites[i];
         for (size_t j = 0; j < site->n_buses; j++) {
             const sc_bus_t *bc = &site->buses[j];
-            sim_bus_t *b = &s->buses[s->n_buses++];
+            sim_bus_t *b;
+            if (bc->kind == SC_BUS_USB) /* a USB UPS is not a Modbus device: nothing to serve */
+                continue;
+            b = &s->buses[s->n_buses++];
             b->cfg = bc;
             b->lfd = b->mfd = b->sfd = -1;
             if (!(b->devs = calloc(bc->n_devices ? bc->n_devices : 1, sizeof *b->devs))) {
