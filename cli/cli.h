@@ -20,6 +20,10 @@ int cli_demo(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_useradd(int argc, char **argv);
+/* The dashboard's pages: the installed folder if present, else the source tree's. */
+const char *cli_www_dir(void);
 
 /* Options `analyze` and `report` share (cmd_analyze.c): getopt values and their parse. */
 enum { CLI_AN_CONFIG = 1000, CLI_AN_DATA, CLI_AN_FROM, CLI_AN_TO, CLI_AN_FACTORS, CLI_AN_TZ,

@@ -18,6 +18,8 @@ static const struct command {
     {"analyze", cli_analyze, "--config FILE | --data DIR: find unexplained loads; kWh, coal, CO2"},
     {"import", cli_import, "--data DIR --channel ID FILE.csv: load interval data into RRD"},
     {"report", cli_report, "--config FILE | --data DIR: the officer's savings statement"},
+    {"serve", cli_serve, "--config FILE --users FILE [--port N]: the dashboard (web)"},
+    {"useradd", cli_useradd, "--users FILE --role ROLE NAME: add a dashboard user (Argon2id)"},
     {"help", NULL, "list the commands"},
 };
 
