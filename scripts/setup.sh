@@ -11,9 +11,11 @@ want_tests=0
 
 run_pkgs=(build-essential cmake pkg-config
           libmodbus-dev librrd-dev rrdtool rrdcached libgsl-dev libusb-1.0-0-dev
-          libconfig-dev libcjson-dev)
+          libconfig-dev libcjson-dev libmicrohttpd-dev libsodium-dev libgnutls28-dev
+          fonts-wqy-zenhei)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mbpoll socat collectd-core nodejs npm
-           umockdev libumockdev-dev nut-server nut-client)
+           umockdev libumockdev-dev nut-server nut-client prometheus-node-exporter
+           libcurl4-openssl-dev openssl chromium wrk)
 
 pkgs=("${run_pkgs[@]}")
 ((want_tests)) && pkgs+=("${test_pkgs[@]}")
@@ -39,6 +41,9 @@ fi
 
 if ((want_tests)) && [[ -f tests/interop/package.json ]]; then
     (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+if ((want_tests)) && [[ -f tests/dashboard/e2e/package.json ]]; then
+    (cd tests/dashboard/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
