@@ -9,6 +9,7 @@
 #include <libconfig.h>
 #include <limits.h>
 #include <math.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -704,10 +705,145 @@ static int walk_bus(struct walk *w, const config_setting_t *g, const char *tz, s
     return 0;
 }
 
+/* An exporter URL as prom_scrape takes it: plain http, a host, an optional port. */
+static int valid_http_url(const char *u)
+{
+    return strncmp(u, "http://", 7) == 0 && u[7] && u[7] != '/' && !strpbrk(u, " \t\r\n");
+}
+
+static int walk_host(struct walk *w, const config_setting_t *g, sc_host_t *h)
+{
+    static const char *const keys[] = {"id",     "ips",      "channel",      "role",
+                                       "idle_w", "max_w",    "exporter",     "gpu_exporter",
+                                       "gauge",  "interval", NULL};
+    static const char *const roles[] = {"server", "storage", "network", "gpu_node", "office_pc",
+                                        "other",  NULL};
+    const config_setting_t *ips;
+    h->line = line_of(g);
+    h->interval_s = 60;
+    wa_strlcpy(h->role, "other", sizeof h->role);
+    if (check_keys(w, g, keys, "a host") || get_id(w, g, "id", h->id, sizeof h->id, 1) < 0 ||
+        get_str(w, g, "channel", h->channel, sizeof h->channel, 0) < 0 ||
+        get_str(w, g, "role", h->role, sizeof h->role, 0) < 0 ||
+        get_double(w, g, "idle_w", &h->idle_w, 0, 1e6, 0) < 0 ||
+        get_double(w, g, "max_w", &h->max_w, 0, 1e6, 0) < 0 ||
+        get_str(w, g, "exporter", h->exporter, sizeof h->exporter, 0) < 0 ||
+        get_str(w, g, "gpu_exporter", h->gpu_exporter, sizeof h->gpu_exporter, 0) < 0 ||
+        get_str(w, g, "gauge", h->gauge, sizeof h->gauge, 0) < 0 ||
+        get_int(w, g, "interval", &h->interval_s, 1, 86400, 0) < 0)
+        return -1;
+    if (!in_list(roles, h->role))
+        return fail(w, config_setting_get_member(g, "role"),
+                    "host \"%s\": role \"%s\" is not one of server, storage, network, gpu_node, "
+                    "office_pc, other", h->id, h->role);
+    if (h->max_w > 0 && h->idle_w > h->max_w)
+        return fail(w, g, "host \"%s\": idle_w %g is above max_w %g", h->id, h->idle_w, h->max_w);
+    if (h->channel[0]) {
+        const char *sl = strchr(h->channel, '/');
+        if (!sl || sl == h->channel || !sl[1] || strchr(sl + 1, '/'))
+            return fail(w, config_setting_get_member(g, "channel"),
+                        "host \"%s\": channel \"%s\" must be \"device/channel\"", h->id,
+                        h->channel);
+    }
+    if ((h->exporter[0] && !valid_http_url(h->exporter)) ||
+        (h->gpu_exporter[0] && !valid_http_url(h->gpu_exporter)))
+        return fail(w, g, "host \"%s\": exporters are http://host[:port]/path URLs", h->id);
+    if ((ips = config_setting_get_member(g, "ips")) != NULL) {
+        int n = config_setting_length(ips);
+        if (!config_setting_is_array(ips) && !config_setting_is_list(ips))
+            return fail(w, ips, "host \"%s\": 'ips' must be an array of strings [ \"10.0.0.5\" ]",
+                        h->id);
+        if (n > SC_HOST_IPS_MAX)
+            return fail(w, ips, "host \"%s\": at most %d addresses", h->id, SC_HOST_IPS_MAX);
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *e = config_setting_get_elem(ips, (unsigned)i);
+            const char *v = config_setting_get_string(e);
+            unsigned char bin[16];
+            if (!v || (inet_pton(AF_INET, v, bin) != 1 && inet_pton(AF_INET6, v, bin) != 1))
+                return fail(w, e, "host \"%s\": \"%s\" is not an IPv4 or IPv6 address", h->id,
+                            v ? v : "(not a string)");
+            wa_strlcpy(h->ips[i], v, sizeof h->ips[i]);
+        }
+        h->n_ips = (size_t)n;
+    }
+    return 0;
+}
+
+/* Hosts of a site, and the declaration files read at analysis time (paths only here). */
+static int walk_hosts(struct walk *w, const config_setting_t *g, sc_site_t *s)
+{
+    const config_setting_t *l;
+    int n;
+    if (get_str(w, g, "jobs_file", s->jobs_file, sizeof s->jobs_file, 0) < 0 ||
+        get_str(w, g, "slurm_file", s->slurm_file, sizeof s->slurm_file, 0) < 0 ||
+        get_str(w, g, "flagged_ips_file", s->flagged_ips_file, sizeof s->flagged_ips_file, 0) < 0)
+        return -1;
+    if (s->jobs_file[0])
+        resolve(w, s->jobs_file, sizeof s->jobs_file);
+    if (s->slurm_file[0])
+        resolve(w, s->slurm_file, sizeof s->slurm_file);
+    if (s->flagged_ips_file[0])
+        resolve(w, s->flagged_ips_file, sizeof s->flagged_ips_file);
+    l = list_of_groups(w, g, "hosts", 0, &n);
+    if (!l)
+        return errno == 0 ? 0 : -1;
+    s->hosts = calloc((size_t)(n ? n : 1), sizeof *s->hosts);
+    if (!s->hosts)
+        return -1;
+    s->n_hosts = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+        sc_host_t *h = &s->hosts[i];
+        if (walk_host(w, e, h) < 0)
+            return -1;
+        for (int j = 0; j < i; j++) {
+            if (strcmp(s->hosts[j].id, h->id) == 0)
+                return fail(w, e, "host id \"%s\" already used in site \"%s\" (line %d)", h->id,
+                            s->id, s->hosts[j].line);
+            for (size_t a = 0; a < h->n_ips; a++)
+                for (size_t b = 0; b < s->hosts[j].n_ips; b++)
+                    if (strcmp(h->ips[a], s->hosts[j].ips[b]) == 0)
+                        return fail(w, e, "host \"%s\": address %s is host \"%s\"'s (line %d)",
+                                    h->id, h->ips[a], s->hosts[j].id, s->hosts[j].line);
+        }
+    }
+    return 0;
+}
+
+/* A host's channel names a device of its site, and one of its channels when they are listed. */
+static int check_host_channels(struct walk *w, const sc_site_t *s)
+{
+    for (size_t i = 0; i < s->n_hosts; i++) {
+        const sc_host_t *h = &s->hosts[i];
+        if (!h->channel[0])
+            continue;
+        const char *sl = strchr(h->channel, '/');
+        size_t dl = (size_t)(sl - h->channel);
+        int found = 0;
+        for (size_t b = 0; b < s->n_buses && !found; b++)
+            for (size_t d = 0; d < s->buses[b].n_devices && !found; d++) {
+                const sc_device_t *dev = &s->buses[b].devices[d];
+                if (strlen(dev->id) != dl || strncmp(dev->id, h->channel, dl) != 0)
+                    continue;
+                found = dev->n_channels == 0 ? 1 : -1;
+                for (size_t k = 0; k < dev->n_channels; k++)
+                    if (strcmp(dev->channels[k].id, sl + 1) == 0)
+                        found = 1;
+            }
+        if (found != 1)
+            return wa_err(w->err, w->errlen, "%s:%d: host \"%s\": channel \"%s\" is not %s", w->file,
+                          h->line, h->id, h->channel,
+                          found ? "a channel of that device" : "on a device of this site");
+    }
+    return 0;
+}
+
 static int walk_site(struct walk *w, const config_setting_t *g, const char *default_tz,
                      sc_site_t *s)
 {
-    static const char *const keys[] = {"id", "name", "timezone", "buses", NULL};
+    static const char *const keys[] = {"id",        "name",       "timezone",         "buses",
+                                       "hosts",     "jobs_file",  "slurm_file",
+                                       "flagged_ips_file", NULL};
     const config_setting_t *l;
     int n;
     s->line = line_of(g);
@@ -735,6 +871,10 @@ static int walk_site(struct walk *w, const config_setting_t *g, const char *defa
                 return fail(w, config_setting_get_elem(l, (unsigned)i),
                             "bus id \"%s\" already used in site \"%s\" (line %d)",
                             s->buses[i].id, s->id, s->buses[j].line);
+    }
+    if (walk_hosts(w, g, s) < 0 || check_host_channels(w, s) < 0) {
+        errno = WA_ECONFIG;
+        return -1;
     }
     return 0;
 }
@@ -1019,6 +1159,7 @@ void siteconf_free(siteconf_t *c)
             free(c->sites[i].buses[b].devices);
         }
         free(c->sites[i].buses);
+        free(c->sites[i].hosts);
     }
     free(c->sites);
     free(c->profile_dirs);

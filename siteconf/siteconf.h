@@ -121,6 +121,23 @@ typedef struct sc_bus {
     int line;
 } sc_bus_t;
 
+/* A computer on a site's circuits: what analysis sets against the power of its channel.  Roles:
+ * server, storage, network, gpu_node (research GPU node), office_pc, other. */
+#define SC_HOST_IPS_MAX 8
+typedef struct sc_host {
+    char id[SC_ID_MAX];
+    char ips[SC_HOST_IPS_MAX][46]; /* IPv4 or IPv6 text; 46 = INET6_ADDRSTRLEN */
+    size_t n_ips;
+    char channel[2 * SC_ID_MAX];   /* "device/channel" it draws from; "" = not known */
+    char role[SC_ID_MAX];          /* default "other" */
+    double idle_w, max_w;          /* 0 = not known */
+    char exporter[SC_PATH_MAX];    /* node_exporter URL; "" = none */
+    char gpu_exporter[SC_PATH_MAX];/* DCGM exporter URL; "" = none */
+    char gauge[SC_ID_MAX];         /* another gauge to keep from the exporters; "" = none */
+    int interval_s;                /* scrape interval, default 60 */
+    int line;
+} sc_host_t;
+
 typedef struct sc_site {
     char id[SC_ID_MAX];
     char name[SC_NAME_MAX];
@@ -128,6 +145,12 @@ typedef struct sc_site {
     sc_bus_t *buses;
     size_t n_buses;
     int line;
+    sc_host_t *hosts;              /* `hosts`: the inventory (may be empty) */
+    size_t n_hosts;
+    /* Declarations read at analysis time, resolved against the config's folder; "" = none. */
+    char jobs_file[SC_PATH_MAX];   /* schedule of research jobs (docs/config.md) */
+    char slurm_file[SC_PATH_MAX];  /* `sacct --parsable2` export */
+    char flagged_ips_file[SC_PATH_MAX]; /* addresses network monitoring flagged */
 } sc_site_t;
 
 typedef struct sc_storage {

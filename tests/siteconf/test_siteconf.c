@@ -309,6 +309,75 @@ static void test_declared(void **state)
     siteconf_free(c);
 }
 
+/* The inventory: hosts with addresses, channel, role and exporters; declaration file paths. */
+#define HOSTSITE(hosts)                                                                          \
+    "sites = ( { id = \"s\"; jobs_file = \"jobs.conf\"; slurm_file = \"/abs/sacct.txt\";\n"     \
+    " buses = ( { id = \"b\"; tcp = \"h:1\"; devices = (\n"                                     \
+    "  { id = \"pdu\"; unit = 1; profile = \"p\"; channels = ( { id = \"o1\"; }, { id = \"o2\"; } ); },\n" \
+    "  { id = \"m\"; unit = 2; profile = \"p\"; } ); } );\n hosts = (\n" hosts " ); } );\n"
+
+static void test_hosts(void **state)
+{
+    static const char ok[] = HOSTSITE(
+        " { id = \"gpu01\"; ips = [\"10.0.0.5\", \"fe80::1\"]; channel = \"pdu/o1\"; role = \"gpu_node\";\n"
+        "   idle_w = 120.0; max_w = 900; exporter = \"http://127.0.0.1:9100/metrics\";\n"
+        "   gpu_exporter = \"http://127.0.0.1:9400/metrics\"; interval = 15; },\n"
+        " { id = \"pc7\"; ips = [\"10.0.1.7\"]; channel = \"m/anything\"; role = \"office_pc\"; },\n"
+        " { id = \"nowhere\"; }");
+    static const struct {
+        const char *host;
+        int line;
+        const char *words;
+    } bad[] = {
+        {" { id = \"h\"; role = \"miner\"; }", 6, "role \"miner\""},
+        {" { id = \"h\"; ips = [\"10.0.0.256\"]; }", 6, "not an IPv4 or IPv6"},
+        {" { id = \"h\"; ips = \"10.0.0.1\"; }", 6, "must be an array"},
+        {" { id = \"h\"; channel = \"pdu\"; }", 6, "must be \"device/channel\""},
+        {" { id = \"h\"; channel = \"pdu/o9\"; }", 6, "not a channel of that device"},
+        {" { id = \"h\"; channel = \"sw/o1\"; }", 6, "not on a device of this site"},
+        {" { id = \"h\"; idle_w = 500.0; max_w = 100.0; }", 6, "above max_w"},
+        {" { id = \"h\"; exporter = \"https://x/metrics\"; }", 6, "http://host"},
+        {" { id = \"h\"; speed = 1; }", 6, "unknown key 'speed' in a host"},
+        {" { id = \"h\"; ips = [\"10.0.0.1\"]; },\n { id = \"g\"; ips = [\"10.0.0.1\"]; }", 7,
+         "address 10.0.0.1 is host \"h\"'s"},
+        {" { id = \"h\"; },\n { id = \"h\"; }", 7, "host id \"h\" already used"},
+    };
+    char err[512];
+    (void)state;
+    siteconf_t *c = siteconf_parse(ok, "/etc/wa/h.conf", err, sizeof err);
+    if (!c)
+        fail_msg("%s", err);
+    const sc_site_t *s = &c->sites[0];
+    assert_int_equal(s->n_hosts, 3);
+    assert_string_equal(s->jobs_file, "jobs.conf"); /* siteconf_parse: against cwd */
+    assert_string_equal(s->slurm_file, "/abs/sacct.txt");
+    assert_string_equal(s->flagged_ips_file, "");
+    assert_int_equal(s->hosts[0].n_ips, 2);
+    assert_string_equal(s->hosts[0].ips[1], "fe80::1");
+    assert_string_equal(s->hosts[0].channel, "pdu/o1");
+    assert_string_equal(s->hosts[0].role, "gpu_node");
+    assert_true(s->hosts[0].idle_w == 120 && s->hosts[0].max_w == 900);
+    assert_string_equal(s->hosts[0].gpu_exporter, "http://127.0.0.1:9400/metrics");
+    assert_int_equal(s->hosts[0].interval_s, 15);
+    assert_int_equal(s->hosts[1].interval_s, 60);
+    assert_string_equal(s->hosts[2].role, "other");
+    assert_int_equal(s->hosts[2].line, 10);
+    siteconf_free(c);
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[2048], want[64];
+        snprintf(text, sizeof text, HOSTSITE("%s"), bad[i].host);
+        errno = 0;
+        c = siteconf_parse(text, "h.conf", err, sizeof err);
+        if (c)
+            fail_msg("case %zu parsed", i);
+        assert_int_equal(errno, WA_ECONFIG);
+        snprintf(want, sizeof want, "h.conf:%d:", bad[i].line);
+        if (!strstr(err, want) || !strstr(err, bad[i].words))
+            fail_msg("case %zu: \"%s\" lacks \"%s\" or \"%s\"", i, err, want, bad[i].words);
+    }
+}
+
 static void test_missing_file(void **state)
 {
     char err[256];
@@ -327,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_example_usb),
         cmocka_unit_test(test_usb),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_hosts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
