@@ -31,6 +31,10 @@
 #define OFF_HOURS_RATIO 0.5     /* working-hours step over the base step, below: off_hours */
 #define MIN_WORK_SLOTS 3
 #define WINDOW_DAYS 14          /* days either side a step is measured over */
+/* A day more than this many robust sd (1.4826 MAD) off its side's median is an outlier: the
+ * Hampel identifier's usual threshold (Pearson, IEEE Trans. Control Systems Technology 10
+ * (2002) 55-63). */
+#define OUTLIER_K 3.0
 #define REF_DAYS 7              /* reference days for the full-resolution profile */
 #define BOOT_N 200              /* bootstrap resamples for the 95% interval */
 #define BOOT_SEED 20120612u     /* any fixed seed: the same data give the same interval */
@@ -494,7 +498,7 @@ static double off_hours_kwh(const an_work_t *wk, const meas_t *ms, int64_t onset
     return joules / 3.6e6;
 }
 
-/* Full days strictly between day indexes lo and hi (exclusive), nearest to `near` first when
+/* Full days strictly between day indexes lo and hi (exclusive), nearest to the step first when
  * more than WINDOW_DAYS qualify, returned in increasing order. */
 static size_t window_days(const an_work_t *wk, size_t lo, size_t hi, int before, size_t *out)
 {
@@ -509,6 +513,34 @@ static size_t window_days(const an_work_t *wk, size_t lo, size_t hi, int before,
                 out[n++] = k;
     }
     return n;
+}
+
+/* Leaves out the days of one side of a step whose base is not at that side's level: more
+ * than `near` (at least half the step: nearer the other side's level, or beyond it) and more
+ * than OUTLIER_K robust sd from the side's median.  A research job of a few days inside a
+ * window is such a run of days; the slot medians alone do not stand up to it, because a
+ * window of 14 days has only 4 weekend days, and two job days among them put every weekend
+ * slot's median half-way up.  Days without a base are kept. */
+static size_t drop_outlier_days(const an_work_t *wk, size_t *days, size_t n, double near)
+{
+    double b[WINDOW_DAYS], dev[WINDOW_DAYS];
+    size_t m = 0;
+    for (size_t j = 0; j < n; j++)
+        if (wk->days[days[j]].kept)
+            b[m++] = wk->days[days[j]].badj;
+    if (m < 3)
+        return n;
+    double med = small_median(b, m);
+    for (size_t j = 0; j < m; j++)
+        dev[j] = fabs(b[j] - med);
+    double tol = fmax(near, OUTLIER_K * 1.4826 * small_median(dev, m));
+    size_t w = 0;
+    for (size_t j = 0; j < n; j++) {
+        const an_day_t *d = &wk->days[days[j]];
+        if (!d->kept || fabs(d->badj - med) <= tol)
+            days[w++] = days[j];
+    }
+    return w;
 }
 
 /* Measures upward cut j against its neighbours among the candidates and fills f.  Returns 1
@@ -528,8 +560,10 @@ static int judge_core(ctx_t *cx, const cut_t *cuts, const int64_t *ends, size_t 
     double dur = (double)(end - onset);
     size_t pre[WINDOW_DAYS], post[WINDOW_DAYS];
     size_t oday = day_of_sample(wk, (size_t)cuts[j].i);
-    size_t np = window_days(wk, prev_day, oday, 1, pre);
-    size_t nq = window_days(wk, oday, next_day, 0, post);
+    double size_thr = fmax(cx->min_step, cx->noise_k * wk->base_sigma);
+    double near = fmax(size_thr, 0.5 * fmax(cuts[j].level - cuts[j - 1].level, cuts[j].local));
+    size_t np = drop_outlier_days(wk, pre, window_days(wk, prev_day, oday, 1, pre), near);
+    size_t nq = drop_outlier_days(wk, post, window_days(wk, oday, next_day, 0, post), near);
     meas_t ms;
     memset(&ms, 0, sizeof ms);
     if (np && nq) {
@@ -557,7 +591,6 @@ static int judge_core(ctx_t *cx, const cut_t *cuts, const int64_t *ends, size_t 
     int off = judged && ms.work_hi < half && ms.work_lo > -half;
     if (judged && ms.work_hi < 0.0)
         return -1;
-    double size_thr = fmax(cx->min_step, cx->noise_k * wk->base_sigma);
     memset(f, 0, sizeof *f);
     f->kind = off ? AN_OFF_HOURS : AN_STEP_UP;
     f->onset = onset;

@@ -428,6 +428,12 @@ static const scen_t scenarios[] = {
     {"declared research job of two weeks", SRC_SIM, SH, "2026-03-02T00:00", 42, 60, 0.01,
      {OFFICE(12000, 2000)}, {{"research_job", 1500, 0, 1, 14 + 10.0 / 24, 28 + 10.0 / 24}}, {{0}},
      {{"gpu cluster job", 14, 28.5, 1000, 2000}}, {WX(AN_STEP_UP, 0)}, 0, 0},
+    /* The demo's incomer: 4 GPU rigs on day 9, then a declared research job of twice their
+     * size over a weekend (days 18-21) inside the 14 days the step is measured over. */
+    {"servers and labs + 4 GPU rigs, then a job of twice their size", SRC_SIM, SH,
+     "2026-03-02T00:00", 28, 60, 0.01,
+     {SERVER(9840), OFFICE(9000, 1500), {"research_job", 9600, 0, 1, 18 + 9.0 / 24, 21 + 17.0 / 24}},
+     {{"gpu_rig", 1200, 0, 4, 9 + 2.0 / 24, NONE}}, {{0}}, {{0}}, {W(AN_STEP_UP, 0)}, 0, 0},
     {"office + GPU rig over the summer-time change", SRC_SIM, "Europe/Berlin", "2026-03-09T00:00", 35,
      60, 0.01, {OFFICE(12000, 2000)}, {{"gpu_rig", 1200, 0, 1, 20 + 13.2 / 24, NONE}}, {{0}}, {{0}},
      {W(AN_STEP_UP, 0)}, 0, 0},
