@@ -421,10 +421,13 @@ static char *slurp(const char *path, char *err, size_t errlen)
     return buf;
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     dash_t *d = cls;
     char line[512];
+    if (!d->log)
+        return;
     vsnprintf(line, sizeof line, fmt, ap);
     pthread_mutex_lock(&d->log_lock);
     fprintf(d->log, "dashboard: libmicrohttpd: %s", line);
@@ -504,10 +507,11 @@ dash_t *dash_start(const dash_opts_t *o, char *err, size_t errlen)
         {MHD_OPTION_END, 0, NULL},
     };
     d->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_SOCK_ADDR, sa,
+        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
+        MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 4),
         MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
         MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!d->mhd) {
         errno = EADDRINUSE;
