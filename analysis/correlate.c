@@ -1,0 +1,576 @@
+/* Power against compute load, one circuit at a time (correlate-private.h, docs/correlate.md). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_multifit.h>
+
+#include "analysis/correlate-private.h"
+#include "common/common.h"
+
+/* MAD to standard deviation for normal data (Rousseeuw & Croux 1993, JASA 88:1273). */
+#define MAD_TO_SD 1.4826
+/* GPU rigs of 6-8 cards draw 1.0-1.5 kW at the wall: the built-in catalogue's gpu_rig row
+ * (analysis/rigs.c cites its sources); used for the residual's rig count range. */
+#define RIG_W_MIN 1000.0
+#define RIG_W_MAX 1500.0
+
+const char *cr_class_name(cr_class_t c)
+{
+    static const char *const n[] = {"deliberate", "passive", "research"};
+    return (unsigned)c < 3 ? n[c] : "?";
+}
+
+const char *cr_kind_name(cr_kind_t k)
+{
+    static const char *const n[] = {"unexplained_residual", "host_full_load", "host_off_hours",
+                                    "host_research"};
+    return (unsigned)k < 4 ? n[k] : "?";
+}
+
+double cr_pearson(const double *x, const double *y, size_t n)
+{
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i]) || isnan(y[i]))
+            continue;
+        sx += x[i];
+        sy += y[i];
+        m++;
+    }
+    if (m < 3)
+        return NAN;
+    double mx = sx / (double)m, my = sy / (double)m;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i]) || isnan(y[i]))
+            continue;
+        double a = x[i] - mx, b = y[i] - my;
+        sxx += a * a;
+        syy += b * b;
+        sxy += a * b;
+    }
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+}
+
+typedef struct rank_item {
+    double v;
+    size_t i;
+} rank_item_t;
+
+static int cmp_rank(const void *a, const void *b)
+{
+    double x = ((const rank_item_t *)a)->v, y = ((const rank_item_t *)b)->v;
+    return (x > y) - (x < y);
+}
+
+/* Mid-ranks, ties averaged (Spearman's rho is Pearson's r on these). */
+static int ranks(const double *v, const size_t *idx, size_t m, double *out)
+{
+    rank_item_t *t = malloc(m * sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t k = 0; k < m; k++)
+        t[k] = (rank_item_t){v[idx[k]], k};
+    qsort(t, m, sizeof *t, cmp_rank);
+    for (size_t a = 0; a < m;) {
+        size_t b = a;
+        while (b + 1 < m && t[b + 1].v == t[a].v)
+            b++;
+        double r = (double)(a + b) / 2.0 + 1.0;
+        for (size_t k = a; k <= b; k++)
+            out[t[k].i] = r;
+        a = b + 1;
+    }
+    free(t);
+    return 0;
+}
+
+double cr_spearman(const double *x, const double *y, size_t n)
+{
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx), m = 0;
+    double *rx = malloc((n ? n : 1) * sizeof *rx), *ry = malloc((n ? n : 1) * sizeof *ry);
+    double r = NAN;
+    if (!idx || !rx || !ry)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i]) && !isnan(y[i]))
+            idx[m++] = i;
+    if (m >= 3 && ranks(x, idx, m, rx) == 0 && ranks(y, idx, m, ry) == 0)
+        r = cr_pearson(rx, ry, m);
+out:
+    free(idx);
+    free(rx);
+    free(ry);
+    return r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of the known values of v[a..b); NaN if none.  tmp has room for b - a values. */
+static double median_of(const double *v, size_t a, size_t b, double *tmp)
+{
+    size_t m = 0;
+    for (size_t i = a; i < b; i++)
+        if (!isnan(v[i]))
+            tmp[m++] = v[i];
+    if (m == 0)
+        return NAN;
+    qsort(tmp, m, sizeof *tmp, cmp_double);
+    return m % 2 ? tmp[m / 2] : (tmp[m / 2 - 1] + tmp[m / 2]) / 2;
+}
+
+static void add_evidence(cr_finding_t *f, const char *name, double v)
+{
+    if (f->n_evidence == CR_EVIDENCE_MAX)
+        return;
+    wa_strlcpy(f->evidence[f->n_evidence].name, name, sizeof f->evidence[0].name);
+    f->evidence[f->n_evidence++].value = v;
+}
+
+static int push_finding(cr_circuit_t *c, const cr_finding_t *f)
+{
+    cr_finding_t *v = realloc(c->findings, (c->n_findings + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    c->findings = v;
+    c->findings[c->n_findings++] = *f;
+    return 0;
+}
+
+/* Night or weekend, in local time: when a trojan on an office PC is left alone. */
+static int off_hours(int64_t t, const cr_opts_t *o)
+{
+    int64_t local = t + o->tz_offset_s;
+    int64_t day = local >= 0 ? local / 86400 : (local - 86399) / 86400;
+    int hour = (int)((local - day * 86400) / 3600);
+    int wday = (int)(((day % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
+    if (wday == 0 || wday == 6)
+        return 1;
+    return o->night_from > o->night_to ? (hour >= o->night_from || hour < o->night_to)
+                                       : (hour >= o->night_from && hour < o->night_to);
+}
+
+static int host_in_job(const cr_job_t *j, const char *host)
+{
+    size_t hl = strlen(host);
+    for (const char *p = j->hosts; *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == hl && !strncmp(p, host, hl))
+            return 1;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* The robust fit over [r0, r1).  Hosts whose load barely moves there cannot be told from the
+ * idle: their slope is the declared max_w - idle_w (0 if not declared). */
+static int fit(const double *w, const cr_host_t *h, size_t nh, size_t r0, size_t r1,
+               cr_circuit_t *c, char *err, size_t errlen)
+{
+    size_t *col = malloc((nh ? nh : 1) * sizeof *col), p = 1;
+    size_t rows = 0;
+    int rc = -1;
+    gsl_matrix *X = NULL;
+    gsl_vector *y = NULL, *b = NULL;
+    gsl_matrix *cov = NULL;
+    gsl_multifit_robust_workspace *ws = NULL;
+    if (!col)
+        return -1;
+    for (size_t k = 0; k < nh; k++) {
+        col[k] = 0;
+        c->slope[k] = h[k].cfg && h[k].cfg->max_w > 0 ? h[k].cfg->max_w - h[k].cfg->idle_w : 0;
+        if (!h[k].u)
+            continue;
+        double s = 0, ss = 0;
+        size_t m = 0;
+        for (size_t i = r0; i < r1; i++)
+            if (!isnan(h[k].u[i])) {
+                s += h[k].u[i];
+                ss += h[k].u[i] * h[k].u[i];
+                m++;
+            }
+        double var = m > 1 ? (ss - s * s / (double)m) / (double)(m - 1) : 0;
+        if (var > 0.05 * 0.05)
+            col[k] = p++;
+    }
+    for (size_t i = r0; i < r1; i++) {
+        int ok = !isnan(w[i]);
+        for (size_t k = 0; k < nh && ok; k++)
+            ok = !h[k].u || !isnan(h[k].u[i]) || (!col[k] && c->slope[k] == 0);
+        rows += (size_t)ok;
+    }
+    if (rows < 4 * p + 8) {
+        errno = EINVAL;
+        wa_err(err, errlen, "reference period has %zu usable samples for %zu unknowns", rows, p);
+        goto out;
+    }
+    X = gsl_matrix_alloc(rows, p);
+    y = gsl_vector_alloc(rows);
+    b = gsl_vector_alloc(p);
+    cov = gsl_matrix_alloc(p, p);
+    ws = gsl_multifit_robust_alloc(gsl_multifit_robust_bisquare, rows, p);
+    if (!X || !y || !b || !cov || !ws) {
+        errno = ENOMEM;
+        goto out;
+    }
+    size_t r = 0;
+    for (size_t i = r0; i < r1; i++) {
+        int ok = !isnan(w[i]);
+        for (size_t k = 0; k < nh && ok; k++)
+            ok = !h[k].u || !isnan(h[k].u[i]) || (!col[k] && c->slope[k] == 0);
+        if (!ok)
+            continue;
+        double fixed = 0;
+        gsl_matrix_set(X, r, 0, 1.0);
+        for (size_t k = 0; k < nh; k++) {
+            double u = h[k].u && !isnan(h[k].u[i]) ? h[k].u[i] : 0;
+            if (col[k])
+                gsl_matrix_set(X, r, col[k], u);
+            else
+                fixed += c->slope[k] * u;
+        }
+        gsl_vector_set(y, r, w[i] - fixed);
+        r++;
+    }
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    int g = gsl_multifit_robust(X, y, b, cov, ws);
+    gsl_set_error_handler(old);
+    /* GSL_EMAXITER still leaves the last iterate, which is a usable fit. */
+    if (g != GSL_SUCCESS && g != GSL_EMAXITER) {
+        errno = WA_ERANGE;
+        wa_err(err, errlen, "robust fit failed: %s", gsl_strerror(g));
+        goto out;
+    }
+    gsl_multifit_robust_stats st = gsl_multifit_robust_statistics(ws);
+    c->r2 = st.Rsq;
+    c->idle_w = gsl_vector_get(b, 0);
+    for (size_t k = 0; k < nh; k++) {
+        c->slope_fitted[k] = col[k] != 0;
+        if (col[k])
+            c->slope[k] = gsl_vector_get(b, col[k]);
+    }
+    rc = 0;
+out:
+    gsl_multifit_robust_free(ws);
+    gsl_matrix_free(X);
+    gsl_matrix_free(cov);
+    gsl_vector_free(y);
+    gsl_vector_free(b);
+    free(col);
+    return rc;
+}
+
+/* First index from which the day-long windows keep `hit` for at least `frac` of their known
+ * samples to the end; n if never.  hit[i]: 1, 0, or -1 (unknown / not counted). */
+static size_t persistent_onset(const signed char *hit, size_t n, size_t from, size_t day,
+                               double frac, size_t min_days)
+{
+    size_t onset = n;
+    /* Walk the days backwards: the onset is the start of the earliest day of an unbroken run
+     * of qualifying days that reaches the end of the data. */
+    size_t ndays = (n - from + day - 1) / day;
+    for (size_t d = ndays; d-- > 0;) {
+        size_t a = from + d * day, b = a + day < n ? a + day : n;
+        size_t yes = 0, known = 0;
+        for (size_t i = a; i < b; i++)
+            if (hit[i] >= 0) {
+                known++;
+                yes += (size_t)hit[i];
+            }
+        if (known == 0)
+            continue; /* a day without data neither breaks nor starts a run */
+        if ((double)yes < frac * (double)known)
+            break;
+        onset = a;
+    }
+    /* A run shorter than min_days is a weekend or a long job, not a pattern yet. */
+    if (onset < n && n - onset < min_days * day)
+        return n;
+    if (onset == n)
+        return n;
+    /* The run may have begun within the day before: extend it back over unbroken hits. */
+    while (onset > from && hit[onset - 1] != 0)
+        onset--;
+    while (onset < n && hit[onset] != 1)
+        onset++;
+    return onset;
+}
+
+int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const cr_host_t *hosts,
+                       size_t nh, const cr_job_t *jobs, size_t nj, const cr_opts_t *opts,
+                       cr_circuit_t *c, char *err, size_t errlen)
+{
+    cr_opts_t o = *opts;
+    memset(c, 0, sizeof *c);
+    if (!w || step <= 0 || (nh && !hosts)) {
+        errno = EINVAL;
+        return wa_err(err, errlen, "cr_circuit_analyze: bad arguments");
+    }
+    if (o.min_w <= 0)
+        o.min_w = 100;
+    if (o.busy <= 0)
+        o.busy = 0.8;
+    if (o.night_from == 0 && o.night_to == 0) {
+        o.night_from = 22;
+        o.night_to = 6;
+    }
+    if (o.max_lag <= 0)
+        o.max_lag = 12;
+    if (o.ref_from == 0 && o.ref_to == 0) {
+        o.ref_from = start;
+        o.ref_to = start + 7 * 86400;
+    }
+    size_t r0 = o.ref_from > start ? (size_t)((o.ref_from - start) / step) : 0;
+    size_t r1 = o.ref_to > start ? (size_t)((o.ref_to - start) / step) : 0;
+    if (r1 > n)
+        r1 = n;
+    size_t day = (size_t)(86400 / step);
+    if (day == 0)
+        day = 1;
+    double *pred = malloc((n ? n : 1) * sizeof *pred);
+    double *res = malloc((n ? n : 1) * sizeof *res);
+    double *tmp = malloc((n ? 2 * n : 1) * sizeof *tmp); /* the MAD needs two halves */
+    signed char *hit = malloc(n ? n : 1);
+    c->slope = calloc(nh ? nh : 1, sizeof *c->slope);
+    c->slope_fitted = calloc(nh ? nh : 1, sizeof *c->slope_fitted);
+    c->n_hosts = nh;
+    int rc = -1;
+    if (!pred || !res || !tmp || !hit || !c->slope || !c->slope_fitted) {
+        errno = ENOMEM;
+        wa_err(err, errlen, "out of memory");
+        goto out;
+    }
+    if (r1 <= r0 || fit(w, hosts, nh, r0, r1, c, err, errlen) < 0) {
+        if (r1 <= r0) {
+            errno = EINVAL;
+            wa_err(err, errlen, "the reference period holds no data");
+        }
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double p = c->idle_w;
+        for (size_t k = 0; k < nh; k++)
+            if (hosts[k].u && !isnan(hosts[k].u[i]))
+                p += c->slope[k] * hosts[k].u[i];
+        pred[i] = p;
+        res[i] = isnan(w[i]) ? NAN : w[i] - p;
+    }
+
+    /* Correlation of power with the explained load, and the lag that fits best. */
+    c->pearson = cr_pearson(w, pred, n);
+    c->spearman = cr_spearman(w, pred, n);
+    c->best_lag = 0;
+    c->best_lag_r = c->pearson;
+    for (int l = -o.max_lag; l <= o.max_lag; l++) {
+        if (l == 0 || (size_t)abs(l) >= n)
+            continue;
+        size_t m = n - (size_t)abs(l);
+        double r = l > 0 ? cr_pearson(w + l, pred, m) : cr_pearson(w, pred - l, m);
+        if (!isnan(r) && (isnan(c->best_lag_r) || r > c->best_lag_r + 1e-9)) {
+            c->best_lag_r = r;
+            c->best_lag = l;
+        }
+    }
+
+    /* The residual: scale from the reference period, then a persistent positive level. */
+    double med = median_of(res, r0, r1, tmp);
+    for (size_t i = r0; i < r1; i++)
+        tmp[i - r0] = isnan(res[i]) ? NAN : fabs(res[i] - med);
+    double mad = median_of(tmp, 0, r1 - r0, tmp + (r1 - r0)) * MAD_TO_SD;
+    c->resid_mad_w = mad;
+    double thr = fmax(o.min_w, 6 * mad);
+    {
+        double s = 0;
+        size_t m = 0;
+        for (size_t i = r1; i < n; i++)
+            if (!isnan(res[i])) {
+                s += res[i];
+                m++;
+            }
+        c->resid_mean_w = m ? s / (double)m : NAN;
+    }
+    for (size_t i = 0; i < n; i++)
+        hit[i] = isnan(res[i]) ? -1 : res[i] > thr;
+    size_t on = persistent_onset(hit, n, r1, day, 0.9, 1);
+    if (on < n) {
+        cr_finding_t f = {.kind = CR_RESIDUAL};
+        f.onset = start + (int64_t)(on + 1) * step;
+        f.w = median_of(res, on, n, tmp);
+        double dsum = 0, nsum = 0;
+        size_t dn = 0, nn = 0;
+        for (size_t i = on; i < n; i++) {
+            if (isnan(res[i]))
+                continue;
+            if (off_hours(start + (int64_t)(i + 1) * step, &o)) {
+                nsum += res[i];
+                nn++;
+            } else {
+                dsum += res[i];
+                dn++;
+            }
+        }
+        double dmean = dn ? dsum / (double)dn : NAN, nmean = nn ? nsum / (double)nn : NAN;
+        f.count_min = (int)ceil(f.w / (RIG_W_MAX * 1.05));
+        f.count_max = (int)floor(f.w / (RIG_W_MIN * 0.95));
+        if (f.count_min < 1)
+            f.count_min = 1;
+        if (f.count_max < f.count_min)
+            f.count_max = f.count_min;
+        int flat = !isnan(dmean) && dmean > thr;
+        f.cls = flat ? CR_DELIBERATE : CR_PASSIVE;
+        snprintf(f.why, sizeof f.why,
+                 flat ? "flat %.0f W day and night that no monitored host accounts for: a "
+                        "dedicated machine without an exporter"
+                      : "%.0f W at night and weekends only that no monitored host accounts for",
+                 f.w);
+        add_evidence(&f, "residual_w", f.w);
+        add_evidence(&f, "threshold_w", thr);
+        add_evidence(&f, "ref_mad_w", mad);
+        add_evidence(&f, "day_mean_w", dmean);
+        add_evidence(&f, "night_mean_w", nmean);
+        add_evidence(&f, "fit_r2", c->r2);
+        if (push_finding(c, &f) < 0)
+            goto nomem;
+    }
+
+    /* Each host's own load, against the declared jobs. */
+    for (size_t k = 0; k < nh; k++) {
+        const double *u = hosts[k].u;
+        const char *id = hosts[k].cfg ? hosts[k].cfg->id : "";
+        if (!u)
+            continue;
+        size_t busy = 0, covered = 0, known = 0;
+        char jobs_seen[256] = "";
+        /* hit: busy outside any job = 1, idle = 0, unknown or in a job = -1 */
+        for (size_t i = 0; i < n; i++) {
+            if (isnan(u[i])) {
+                hit[i] = -1;
+                continue;
+            }
+            known++;
+            int b = u[i] >= o.busy;
+            int64_t t = start + (int64_t)(i + 1) * step;
+            int in = 0;
+            for (size_t j = 0; j < nj && !in; j++)
+                if (t >= jobs[j].from && t < jobs[j].to && host_in_job(&jobs[j], id)) {
+                    in = 1;
+                    if (b && !strstr(jobs_seen, jobs[j].id) &&
+                        strlen(jobs_seen) + strlen(jobs[j].id) + 2 < sizeof jobs_seen) {
+                        if (jobs_seen[0])
+                            strcat(jobs_seen, ",");
+                        strcat(jobs_seen, jobs[j].id);
+                    }
+                }
+            busy += (size_t)b;
+            covered += (size_t)(b && in);
+            hit[i] = in ? -1 : b;
+        }
+        if (known == 0)
+            continue;
+        /* Off-hours only: blank the working hours and look for a run of busy nights. */
+        size_t on_all = persistent_onset(hit, n, 0, day, 0.8, 3);
+        signed char *night = malloc(n ? n : 1);
+        if (!night)
+            goto nomem;
+        for (size_t i = 0; i < n; i++)
+            night[i] = off_hours(start + (int64_t)(i + 1) * step, &o) ? hit[i] : -1;
+        size_t on_night = persistent_onset(night, n, 0, day, 0.8, 2);
+        free(night);
+        double slope = c->slope[k];
+        cr_finding_t f = {0};
+        wa_strlcpy(f.host, id, sizeof f.host);
+        f.count_min = f.count_max = 1;
+        const char *role = hosts[k].cfg ? hosts[k].cfg->role : "other";
+        int office = !strcmp(role, "office_pc");
+        if (on_all < n || on_night < n) {
+            size_t at = on_all < n ? on_all : on_night;
+            double us = 0;
+            size_t um = 0, dbusy = 0, dknown = 0;
+            for (size_t i = at; i < n; i++) {
+                if (hit[i] < 0)
+                    continue;
+                us += u[i];
+                um++;
+                if (!off_hours(start + (int64_t)(i + 1) * step, &o)) {
+                    dknown++;
+                    dbusy += (size_t)hit[i];
+                }
+            }
+            double day_busy = dknown ? (double)dbusy / (double)dknown : NAN;
+            f.kind = on_all < n ? CR_HOST_FULL : CR_HOST_OFF_HOURS;
+            f.onset = start + (int64_t)(at + 1) * step;
+            f.w = slope * (um ? us / (double)um : 0);
+            f.cls = (office || f.kind == CR_HOST_OFF_HOURS) ? CR_PASSIVE : CR_DELIBERATE;
+            snprintf(f.why, sizeof f.why, "%s%s, no declared job covers it",
+                     f.kind == CR_HOST_FULL ? "busy day and night" : "busy at night and weekends",
+                     office ? " on an office PC (a trojan's pattern)"
+                            : f.kind == CR_HOST_FULL ? " on a dedicated machine" : "");
+            add_evidence(&f, "busy_fraction_after_onset", um ? us / (double)um : NAN);
+            add_evidence(&f, "working_hours_busy_fraction", day_busy);
+            add_evidence(&f, "slope_w", slope);
+            add_evidence(&f, "slope_fitted", c->slope_fitted[k]);
+            add_evidence(&f, "job_covered_fraction", busy ? (double)covered / (double)busy : 0);
+            if (push_finding(c, &f) < 0)
+                goto nomem;
+        } else if (covered > 0 && (double)covered >= 0.5 * (double)busy) {
+            f.kind = CR_HOST_RESEARCH;
+            f.cls = CR_RESEARCH;
+            size_t first = 0;
+            double us = 0;
+            size_t um = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!isnan(u[i]) && u[i] >= o.busy && hit[i] < 0) {
+                    if (!um)
+                        first = i;
+                    us += u[i];
+                    um++;
+                }
+            f.onset = start + (int64_t)(first + 1) * step;
+            f.w = slope * (um ? us / (double)um : 0);
+            wa_strlcpy(f.explained_by, jobs_seen, sizeof f.explained_by);
+            snprintf(f.why, sizeof f.why, "%.0f%% of the busy time falls within declared jobs",
+                     100.0 * (double)covered / (double)busy);
+            add_evidence(&f, "job_covered_fraction", (double)covered / (double)busy);
+            add_evidence(&f, "slope_w", slope);
+            if (push_finding(c, &f) < 0)
+                goto nomem;
+        }
+    }
+    rc = 0;
+    goto out;
+nomem:
+    errno = ENOMEM;
+    wa_err(err, errlen, "out of memory");
+out:
+    free(pred);
+    free(res);
+    free(tmp);
+    free(hit);
+    if (rc < 0) {
+        int e = errno;
+        cr_circuit_free(c);
+        errno = e;
+    }
+    return rc;
+}
+
+void cr_circuit_free(cr_circuit_t *c)
+{
+    if (!c)
+        return;
+    free(c->slope);
+    free(c->slope_fitted);
+    free(c->findings);
+    memset(c, 0, sizeof *c);
+}
