@@ -881,8 +881,10 @@ static int walk_site(struct walk *w, const config_setting_t *g, const char *defa
 
 static int walk_storage(struct walk *w, const config_setting_t *g, sc_storage_t *st)
 {
-    static const char *const keys[] = {"data_dir", "rrdcached", "full_days", "mid_step",
-                                       "mid_days", "long_step", "long_days", NULL};
+    static const char *const keys[] = {"data_dir",  "rrdcached",      "full_days",
+                                       "mid_step",  "mid_days",       "long_step",
+                                       "long_days", "flush_interval", "quality",   NULL};
+    const config_setting_t *q;
     if (check_keys(w, g, keys, "'storage'") ||
         get_str(w, g, "data_dir", st->data_dir, sizeof st->data_dir, 0) < 0 ||
         get_str(w, g, "rrdcached", st->rrdcached, sizeof st->rrdcached, 0) < 0 ||
@@ -890,8 +892,14 @@ static int walk_storage(struct walk *w, const config_setting_t *g, sc_storage_t 
         get_int(w, g, "mid_step", &st->mid_step_s, 1, 86400, 0) < 0 ||
         get_int(w, g, "mid_days", &st->mid_days, 1, 3660, 0) < 0 ||
         get_int(w, g, "long_step", &st->long_step_s, 1, 86400 * 7, 0) < 0 ||
-        get_int(w, g, "long_days", &st->long_days, 1, 36600, 0) < 0)
+        get_int(w, g, "long_days", &st->long_days, 1, 36600, 0) < 0 ||
+        get_int(w, g, "flush_interval", &st->flush_s, 1, 3600, 0) < 0)
         return -1;
+    if ((q = config_setting_get_member(g, "quality")) != NULL) {
+        if (config_setting_type(q) != CONFIG_TYPE_BOOL)
+            return fail(w, q, "'quality' must be true or false");
+        st->quality = config_setting_get_bool(q);
+    }
     if (st->long_step_s <= st->mid_step_s)
         return fail(w, g, "long_step (%d s) must be longer than mid_step (%d s)",
                     st->long_step_s, st->mid_step_s);
@@ -1009,6 +1017,7 @@ static siteconf_t *walk_root(struct walk *w, const config_setting_t *root)
     c->storage.mid_days = 400;
     c->storage.long_step_s = 3600;
     c->storage.long_days = 1830;
+    c->storage.quality = 1;
     wa_strlcpy(c->storage.data_dir, "data", sizeof c->storage.data_dir);
     if (check_keys(w, root, keys, "the file") ||
         get_str(w, root, "timezone", c->timezone, sizeof c->timezone, 0) < 0 ||
@@ -1022,6 +1031,10 @@ static siteconf_t *walk_root(struct walk *w, const config_setting_t *root)
     if ((st = config_setting_get_member(root, "storage")) && walk_storage(w, st, &c->storage) < 0)
         goto bad;
     resolve(w, c->storage.data_dir, sizeof c->storage.data_dir);
+    /* librrd maps, updates and unmaps a file per call whatever the number of samples, so
+     * direct writes are batched for a minute; rrdcached already holds them in memory. */
+    if (c->storage.flush_s == 0)
+        c->storage.flush_s = c->storage.rrdcached[0] ? 5 : 60;
     if ((pd = config_setting_get_member(root, "profile_dirs")) != NULL) {
         if (!config_setting_is_array(pd) && !config_setting_is_list(pd)) {
             fail(w, pd, "'profile_dirs' must be an array of strings [ \"dir\", ... ]");

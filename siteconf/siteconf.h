@@ -159,6 +159,10 @@ typedef struct sc_storage {
     int full_days;               /* days kept at the poll interval, default 35 */
     int mid_step_s, mid_days;    /* default 300 s for 400 days */
     int long_step_s, long_days;  /* default 3600 s for 1830 days */
+    int flush_s;                 /* seconds between writes of the queued samples: default 60
+                                    with librrd directly, 5 with rrdcached (which caches) */
+    int quality;                 /* 1 (default): new files also keep voltage, current, pf and
+                                    frequency; 0: power, energy and energy_raw only */
 } sc_storage_t;
 
 typedef struct siteconf {

@@ -23,6 +23,8 @@ static void test_example(void **state)
     assert_string_equal(c->sites[0].timezone, "Asia/Shanghai"); /* inherited */
     assert_string_equal(c->storage.data_dir, WA_EXAMPLES_DIR "/data");
     assert_int_equal(c->storage.full_days, 35);
+    assert_int_equal(c->storage.flush_s, 60); /* direct librrd */
+    assert_int_equal(c->storage.quality, 1);
     gw = &c->sites[0].buses[0];
     assert_int_equal(gw->kind, SC_BUS_TCP);
     assert_string_equal(gw->host, "127.0.0.1");
@@ -103,6 +105,12 @@ static void test_errors(void **state)
         {HEAD "id = \"b\"; tcp = \"h:1\";\n" DEV
               "storage = { mid_step = 3600; long_step = 300; };\n",
          5, "long_step"},
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n" DEV
+              "storage = {\n flush_interval = 0; };\n",
+         6, "'flush_interval' = 0 is out of range 1..3600"},
+        {HEAD "id = \"b\"; tcp = \"h:1\";\n" DEV
+              "storage = { flush_interval = 60;\n quality = 1; };\n",
+         6, "'quality' must be true or false"},
         {"sites = ( { id = \"s\"; buses = ( { id = \"a\"; tcp = \"h:1\";\n"
          " devices = ( { id = \"m\"; unit = 1; profile = \"p\"; } ); } ); },\n"
          " { id = \"t\"; buses = ( { id = \"b\"; tcp = \"h:1\";\n"
@@ -309,6 +317,33 @@ static void test_declared(void **state)
     siteconf_free(c);
 }
 
+/* flush_interval defaults by write path; quality is kept as given. */
+static void test_storage_keys(void **state)
+{
+    static const struct {
+        const char *storage;
+        int flush_s, quality;
+    } cases[] = {
+        {"", 60, 1},
+        {"storage = { rrdcached = \"unix:/run/r.sock\"; };\n", 5, 1},
+        {"storage = { rrdcached = \"unix:/run/r.sock\"; flush_interval = 30; };\n", 30, 1},
+        {"storage = { flush_interval = 300; quality = false; };\n", 300, 0},
+        {"storage = { quality = true; };\n", 60, 1},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512], err[512];
+        snprintf(text, sizeof text, "%s" HEAD "id = \"b\"; tcp = \"h:1\";\n" DEV,
+                 cases[i].storage);
+        siteconf_t *c = siteconf_parse(text, "s.conf", err, sizeof err);
+        if (!c)
+            fail_msg("case %zu: %s", i, err);
+        assert_int_equal(c->storage.flush_s, cases[i].flush_s);
+        assert_int_equal(c->storage.quality, cases[i].quality);
+        siteconf_free(c);
+    }
+}
+
 /* The inventory: hosts with addresses, channel, role and exporters; declaration file paths. */
 #define HOSTSITE(hosts)                                                                          \
     "sites = ( { id = \"s\"; jobs_file = \"jobs.conf\"; slurm_file = \"/abs/sacct.txt\";\n"     \
@@ -395,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_declared),
         cmocka_unit_test(test_example_usb),
         cmocka_unit_test(test_usb),
+        cmocka_unit_test(test_storage_keys),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_hosts),
     };
