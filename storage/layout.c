@@ -26,6 +26,11 @@ const char *storage_ds_name(storage_ds_t ds)
     return ds_names[ds];
 }
 
+int storage_layout_n_ds(const storage_layout_t *lay)
+{
+    return lay->no_quality ? STORAGE_DS_VOLTAGE : STORAGE_DS_COUNT_;
+}
+
 /* One tier of archives: a step in seconds, days kept, and the consolidations. */
 struct tier {
     int step_s, days;
@@ -53,7 +58,7 @@ int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t
     }
     /* Heartbeat 3 x step: two missed polls in a row still give known values; a third makes
      * the interval unknown rather than interpolated across an outage. */
-    for (int i = 0; i < STORAGE_DS_COUNT_; i++) {
+    for (int i = 0; i < storage_layout_n_ds(lay); i++) {
         snprintf(defs[argc], sizeof defs[argc], "DS:%s:GAUGE:%d:U:U", ds_names[i], 3 * lay->step_s);
         argc++;
     }

@@ -30,9 +30,12 @@ int storage_mkdirs(const char *dir, char *err, size_t errlen);
 int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t start, char *err,
                           size_t errlen);
 
-/* Formats "t:v:v:..." for one sample (NaN and infinities as "U") into buf; returns the
- * length, or -1 (errno ENOSPC) if it did not fit. */
-int storage_format_update(char *buf, size_t len, int64_t t, const storage_sample_t *s);
+/* Formats "t:v:v:..." for the first n_ds values of one sample (NaN and infinities as "U")
+ * into buf; returns the length, or -1 (errno ENOSPC) if it did not fit. */
+int storage_format_update(char *buf, size_t len, int64_t t, const storage_sample_t *s, int n_ds);
+
+/* The number of data sources of a file made with lay. */
+int storage_layout_n_ds(const storage_layout_t *lay);
 
 /*
  * A connection to rrdcached.  Not thread-safe: the owner serialises calls.  Connects lazily

@@ -25,15 +25,28 @@ struct sfile {
     int64_t last; /* newest time in the file; meaningful when last_known */
     int last_known;
     int forget;         /* rrdcached has to FORGET the name before the next update */
+    int n_ds;           /* data sources in the file, 0 = not read yet; set under both locks */
     struct sfile *next; /* hash chain */
+};
+
+/* Power, energy and energy_raw travel in the item; voltage, current, pf and frequency, absent
+ * from files made with no_quality and from most PDUs' profiles, in a side pool.  An item is
+ * then 56 bytes instead of 88, and a direct-mode queue holds a minute of every channel. */
+#define N_HEAD STORAGE_DS_VOLTAGE
+#define N_QUAL (STORAGE_DS_COUNT_ - STORAGE_DS_VOLTAGE)
+#define NO_Q UINT32_MAX
+
+struct qvals {
+    double v[N_QUAL];
 };
 
 struct item {
     struct sfile *f;
     int64_t t;
     uint64_t seq; /* put order: of two samples at one time the first is kept */
+    uint32_t q;   /* index of the quality values in the pool; NO_Q: all unknown */
     int retry;    /* was sent in a batch whose connection failed */
-    storage_sample_t s;
+    double v[N_HEAD];
 };
 
 struct storage {
@@ -44,6 +57,8 @@ struct storage {
     size_t n_buckets, n_files;
     struct item *q;
     size_t q_len, q_cap;
+    struct qvals *qp; /* the quality values of queued items */
+    size_t qp_len, qp_cap;
     uint64_t seq;
     storage_stats_t stats;
 };
@@ -120,6 +135,7 @@ void storage_close(storage_t *st)
     }
     free(st->buckets);
     free(st->q);
+    free(st->qp);
     rrdc_conn_free(st->conn);
     free(st->data_dir);
     pthread_mutex_destroy(&st->io_lock);
@@ -234,12 +250,30 @@ int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, 
     if (storage_layout_create(f->path, lay, start, err, errlen) == 0) {
         f->last = start;
         f->last_known = 1;
+        pthread_mutex_lock(&st->lock);
+        f->n_ds = storage_layout_n_ds(lay);
+        pthread_mutex_unlock(&st->lock);
     } else if (errno != EEXIST) {
         rc = -1;
     }
 out:
     pthread_mutex_unlock(&st->io_lock);
     return rc;
+}
+
+/* Appends q to the pool; its index, or NO_Q when there is no room (call with lock held). */
+static uint32_t pool_add(storage_t *st, const double *q)
+{
+    if (st->qp_len == st->qp_cap) {
+        size_t cap = st->qp_cap ? st->qp_cap * 2 : 64;
+        struct qvals *p = cap < NO_Q ? realloc(st->qp, cap * sizeof *p) : NULL;
+        if (!p)
+            return NO_Q;
+        st->qp = p;
+        st->qp_cap = cap;
+    }
+    memcpy(st->qp[st->qp_len].v, q, sizeof st->qp[0].v);
+    return (uint32_t)st->qp_len++;
 }
 
 int storage_put(storage_t *st, const char *rel, int64_t t, const storage_sample_t *s)
@@ -263,7 +297,21 @@ int storage_put(storage_t *st, const char *rel, int64_t t, const storage_sample_
         st->q = q;
         st->q_cap = cap;
     }
-    st->q[st->q_len++] = (struct item){.f = f, .t = t, .seq = st->seq++, .s = *s};
+    struct item *it = &st->q[st->q_len];
+    *it = (struct item){.f = f, .t = t, .seq = st->seq, .q = NO_Q};
+    memcpy(it->v, s->v, sizeof it->v);
+    if (f->n_ds == 0 || f->n_ds > N_HEAD) {
+        for (int i = N_HEAD; i < STORAGE_DS_COUNT_; i++)
+            if (!isnan(s->v[i])) {
+                if ((it->q = pool_add(st, s->v + N_HEAD)) == NO_Q) {
+                    errno = ENOMEM;
+                    goto out;
+                }
+                break;
+            }
+    }
+    st->q_len++;
+    st->seq++;
     st->stats.queued++;
     rc = 0;
 out:
@@ -293,10 +341,10 @@ static int format_value(char *buf, size_t len, double v)
     return snprintf(buf, len, ":%.17g", v);
 }
 
-int storage_format_update(char *buf, size_t len, int64_t t, const storage_sample_t *s)
+int storage_format_update(char *buf, size_t len, int64_t t, const storage_sample_t *s, int n_ds)
 {
     int used = snprintf(buf, len, "%lld", (long long)t);
-    for (int i = 0; i < STORAGE_DS_COUNT_ && used >= 0 && (size_t)used < len; i++) {
+    for (int i = 0; i < n_ds && i < STORAGE_DS_COUNT_ && used >= 0 && (size_t)used < len; i++) {
         int n = format_value(buf + used, len - (size_t)used, s->v[i]);
         used = n < 0 ? -1 : used + n;
     }
@@ -314,6 +362,7 @@ struct flush {
     storage_t *st;
     struct item *items;
     size_t n;
+    struct qvals *qp; /* the items' quality values */
     uint64_t written, dropped, failed, batches;
     size_t n_failures; /* files or commands that failed */
     char *err;
@@ -347,23 +396,62 @@ static void note_failure(struct flush *fl, const char *path, const char *what, c
         wa_err(fl->err, fl->errlen, "%s: %s: %s", path, what, msg);
 }
 
-/* Reads the file's last update into f when not known yet.  -1: file unreadable (counted). */
+/* How many of the channel data sources, in order, the file's names are; -1 if they are not
+ * a channel file's. */
+static int ds_prefix(char **names, unsigned long n)
+{
+    if (n < 1 || n > STORAGE_DS_COUNT_)
+        return -1;
+    for (unsigned long i = 0; i < n; i++)
+        if (strcmp(names[i], storage_ds_name((storage_ds_t)i)) != 0)
+            return -1;
+    return (int)n;
+}
+
+/* Reads the file's last update and data sources into f when not known yet.  -1: file
+ * unreadable or not a channel file (counted). */
 static int learn_last(struct flush *fl, struct sfile *f, size_t count)
 {
-    if (f->last_known)
+    if (f->last_known && f->n_ds > 0)
         return 0;
+    time_t last = 0;
+    unsigned long n = 0;
+    char **names = NULL, **vals = NULL;
     rrd_clear_error();
-    time_t last = rrd_last_r(f->path);
-    if (last == (time_t)-1) {
+    if (rrd_lastupdate_r(f->path, &last, &n, &names, &vals) != 0) {
         const char *msg = rrd_get_error();
         note_failure(fl, f->path, "cannot write", msg && *msg ? msg : "unreadable");
         rrd_clear_error();
         fl->failed += count;
         return -1;
     }
+    int n_ds = ds_prefix(names, n);
+    for (unsigned long i = 0; i < n; i++) {
+        rrd_freemem(names[i]);
+        rrd_freemem(vals[i]);
+    }
+    rrd_freemem(names);
+    rrd_freemem(vals);
+    if (n_ds < 0) {
+        note_failure(fl, f->path, "cannot write",
+                     "its data sources are not a channel file's (docs/rrd-layout.md)");
+        fl->failed += count;
+        return -1;
+    }
+    pthread_mutex_lock(&fl->st->lock);
+    f->n_ds = n_ds;
+    pthread_mutex_unlock(&fl->st->lock);
     f->last = (int64_t)last;
     f->last_known = 1;
     return 0;
+}
+
+/* The whole sample an item carries. */
+static void item_sample(const struct flush *fl, const struct item *it, storage_sample_t *s)
+{
+    memcpy(s->v, it->v, sizeof it->v);
+    for (int i = 0; i < N_QUAL; i++)
+        s->v[N_HEAD + i] = it->q == NO_Q ? NAN : fl->qp[it->q].v[i];
 }
 
 /* Drops the samples of items[i, j) at or before the file's last update, and all but the first
@@ -390,12 +478,15 @@ static size_t filter_group(struct flush *fl, size_t i, size_t j)
 }
 
 /* Formats items[i, i + n) as update arguments: argv points into buf. */
-static int format_args(struct item *items, size_t n, char *buf, const char **argv)
+static int format_args(const struct flush *fl, struct item *items, size_t n, char *buf,
+                       const char **argv)
 {
     for (size_t m = 0; m < n; m++) {
+        storage_sample_t s;
+        item_sample(fl, &items[m], &s);
         argv[m] = buf + m * UPDATE_ARG_MAX;
-        if (storage_format_update(buf + m * UPDATE_ARG_MAX, UPDATE_ARG_MAX, items[m].t,
-                                  &items[m].s) < 0)
+        if (storage_format_update(buf + m * UPDATE_ARG_MAX, UPDATE_ARG_MAX, items[m].t, &s,
+                                  items[m].f->n_ds) < 0)
             return -1;
     }
     return 0;
@@ -405,7 +496,7 @@ static void write_direct(struct flush *fl, struct sfile *f, struct item *items, 
 {
     char *buf = malloc(n * UPDATE_ARG_MAX);
     const char **argv = malloc(n * sizeof *argv);
-    if (!buf || !argv || format_args(items, n, buf, argv) < 0) {
+    if (!buf || !argv || format_args(fl, items, n, buf, argv) < 0) {
         note_failure(fl, f->path, "cannot write", strerror(errno));
         fl->failed += n;
         goto out;
@@ -474,7 +565,8 @@ static int batch_reserve(struct batch *b, size_t more)
 }
 
 /* Appends UPDATE lines for one file, each below the daemon's line limit. */
-static int batch_add_file(struct batch *b, struct sfile *f, struct item *items, size_t n)
+static int batch_add_file(const struct flush *fl, struct batch *b, struct sfile *f,
+                          struct item *items, size_t n)
 {
     char arg[UPDATE_ARG_MAX];
     size_t head = strlen(f->path) + 8; /* "UPDATE " path ... "\n" */
@@ -495,7 +587,9 @@ static int batch_add_file(struct batch *b, struct sfile *f, struct item *items, 
         size_t line = b->len, first = m;
         b->len += (size_t)sprintf(b->buf + b->len, "UPDATE %s", f->path);
         for (; m < n; m++) {
-            int w = storage_format_update(arg, sizeof arg, items[m].t, &items[m].s);
+            storage_sample_t s;
+            item_sample(fl, &items[m], &s);
+            int w = storage_format_update(arg, sizeof arg, items[m].t, &s, f->n_ds);
             if (w < 0)
                 return -1;
             if (b->len - line + (size_t)w + 2 >= RRDC_LINE_MAX)
@@ -524,9 +618,9 @@ static void on_batch_error(void *arg, size_t index, const char *msg)
         note_failure(be->fl, c->f->path, "rrdcached refused the update", msg);
 }
 
-/* Puts items back at the queue's end for the next flush; sent: they may have reached the
- * daemon. */
-static void requeue(storage_t *st, struct item *items, size_t n, int sent)
+/* Puts items back at the queue's end for the next flush, their quality values (from qp) back
+ * in the pool; sent: they may have reached the daemon. */
+static void requeue(storage_t *st, const struct qvals *qp, struct item *items, size_t n, int sent)
 {
     pthread_mutex_lock(&st->lock);
     if (st->q_len + n > st->q_cap) {
@@ -544,6 +638,9 @@ static void requeue(storage_t *st, struct item *items, size_t n, int sent)
     }
     for (size_t i = 0; i < n; i++) {
         items[i].retry |= sent;
+        /* No room for the quality values: power and energy are kept, those go unknown. */
+        if (items[i].q != NO_Q)
+            items[i].q = pool_add(st, qp[items[i].q].v);
         st->q[st->q_len++] = items[i];
     }
     pthread_mutex_unlock(&st->lock);
@@ -594,12 +691,12 @@ static int write_cached(struct flush *fl, size_t kept)
     int rc = 0;
     for (size_t i = 0, j; i < kept; i = j) {
         j = group_end(fl, i);
-        if (batch_add_file(&b, fl->items[i].f, fl->items + i, j - i) < 0) {
+        if (batch_add_file(fl, &b, fl->items[i].f, fl->items + i, j - i) < 0) {
             /* out of memory or an impossible name: nothing sent yet, keep it all */
             int e = errno;
             wa_err(fl->err, fl->errlen, "storage: cannot build the rrdcached batch: %s",
                    strerror(e));
-            requeue(fl->st, fl->items, kept, 0);
+            requeue(fl->st, fl->qp, fl->items, kept, 0);
             errno = e;
             rc = -1;
             goto out;
@@ -615,7 +712,7 @@ static int write_cached(struct flush *fl, size_t kept)
         /* Some commands may have reached the daemon: learn each file's state anew. */
         for (size_t c = 0; c < b.n_cmds; c++)
             b.cmds[c].f->last_known = 0;
-        requeue(fl->st, fl->items, kept, 1);
+        requeue(fl->st, fl->qp, fl->items, kept, 1);
         errno = e;
         rc = -1;
         goto out;
@@ -648,9 +745,12 @@ int storage_flush(storage_t *st, char *err, size_t errlen)
     }
     pthread_mutex_lock(&st->io_lock);
     pthread_mutex_lock(&st->lock);
-    struct flush fl = {.st = st, .items = st->q, .n = st->q_len, .err = err, .errlen = errlen};
+    struct flush fl = {
+        .st = st, .items = st->q, .n = st->q_len, .qp = st->qp, .err = err, .errlen = errlen};
     st->q = NULL;
     st->q_len = st->q_cap = 0;
+    st->qp = NULL;
+    st->qp_len = st->qp_cap = 0;
     pthread_mutex_unlock(&st->lock);
 
     int rc = 0, e = 0;
@@ -659,7 +759,7 @@ int storage_flush(storage_t *st, char *err, size_t errlen)
     qsort(fl.items, fl.n, sizeof *fl.items, item_cmp);
     if (st->conn && flush_unknown(&fl) < 0) {
         e = errno;
-        requeue(st, fl.items, fl.n, 0);
+        requeue(st, fl.qp, fl.items, fl.n, 0);
         rc = -1;
         goto out;
     }
@@ -694,6 +794,7 @@ out:
     pthread_mutex_unlock(&st->lock);
     pthread_mutex_unlock(&st->io_lock);
     free(fl.items);
+    free(fl.qp);
     if (rc == 0 && fl.n_failures > 0) {
         if (fl.n_failures > 1 && err && errlen > 0) {
             size_t used = strlen(err);

@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Data sources of a channel file, in file order.  All GAUGE. */
+/* Data sources of a channel file, in file order.  All GAUGE.  A file has all seven, or only
+ * the first STORAGE_DS_VOLTAGE (power, energy, energy_raw) when made with no_quality. */
 typedef enum {
     STORAGE_DS_POWER,      /* "power": active power, W */
     STORAGE_DS_ENERGY,     /* "energy": imported energy, Wh, continuous across counter resets */
@@ -36,6 +37,7 @@ typedef struct storage_layout {
     int full_days;            /* AVERAGE at step_s */
     int mid_step_s, mid_days; /* AVERAGE, MIN, MAX */
     int long_step_s, long_days; /* AVERAGE, MIN, MAX, LAST */
+    int no_quality;           /* 1: no voltage, current, pf or frequency data sources */
 } storage_layout_t;
 
 typedef struct storage storage_t;
@@ -57,7 +59,9 @@ int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, 
                    char *err, size_t errlen);
 
 /* Queues one sample; rel as above (copied).  Thread-safe.  Times must increase per file;
- * a sample at or before the file's last update is dropped and counted, not an error.
+ * a sample at or before the file's last update is dropped and counted, not an error.  Only
+ * the data sources the file has are written (its count is read when the file is first
+ * written to, or known from storage_ensure creating it); the others' values are ignored.
  * 0, or -1 with errno EINVAL (bad rel) or ENOMEM. */
 int storage_put(storage_t *st, const char *rel, int64_t t, const storage_sample_t *s);
 

@@ -361,16 +361,16 @@ static void test_layout(void **state)
         {"AVERAGE", 60, 432}, {"MIN", 60, 432}, {"MAX", 60, 432}, {"LAST", 60, 432},
     };
     /* mid step equal to the poll interval and long step below it: both tiers skipped */
-    static const storage_layout_t flat = {10, 1, 10, 2, 5, 3};
+    static const storage_layout_t flat = {10, 1, 10, 2, 5, 3, 0};
     static const struct rra_want flat_want[] = {{"AVERAGE", 1, 8640}};
     /* mid step not larger than the step: skipped; long kept */
-    static const storage_layout_t no_mid = {10, 1, 10, 2, 600, 3};
+    static const storage_layout_t no_mid = {10, 1, 10, 2, 600, 3, 0};
     static const struct rra_want no_mid_want[] = {
         {"AVERAGE", 1, 8640}, {"AVERAGE", 60, 432}, {"MIN", 60, 432},
         {"MAX", 60, 432},     {"LAST", 60, 432},
     };
     /* a mid step that is no multiple of the poll interval rounds down: 25 s / 10 s = 2 */
-    static const storage_layout_t odd = {10, 1, 25, 1, 0, 0};
+    static const storage_layout_t odd = {10, 1, 25, 1, 0, 0, 0};
     static const struct rra_want odd_want[] = {
         {"AVERAGE", 1, 8640}, {"AVERAGE", 2, 4320}, {"MIN", 2, 4320}, {"MAX", 2, 4320}};
     static const struct {
@@ -393,7 +393,7 @@ static void test_layout(void **state)
         check_info(path, cases[i].lay->step_s, cases[i].want, cases[i].n);
         assert_int_equal(file_last(path), T0);
     }
-    static const storage_layout_t bad = {0, 1, 60, 1, 600, 1};
+    static const storage_layout_t bad = {0, 1, 60, 1, 600, 1, 0};
     assert_int_equal(storage_ensure(st, "s/d/bad", &bad, T0, err, sizeof err), -1);
     assert_int_equal(errno, EINVAL);
     assert_non_null(strstr(err, "s/d/bad.rrd"));
@@ -413,7 +413,7 @@ static void test_ensure_keeps_existing(void **state)
     assert_int_equal(storage_path(st, "s/d/c", path, sizeof path), 0);
     struct stat before, after;
     assert_int_equal(stat(path, &before), 0);
-    static const storage_layout_t other = {60, 2, 0, 0, 0, 0};
+    static const storage_layout_t other = {60, 2, 0, 0, 0, 0, 0};
     assert_int_equal(storage_ensure(st, "s/d/c", &other, T0 - 1000, err, sizeof err), 0);
     assert_int_equal(stat(path, &after), 0);
     assert_int_equal(before.st_ino, after.st_ino);
@@ -774,6 +774,85 @@ static void test_rrdcached_roundtrip(void **state)
     storage_close(st);
 }
 
+/* Both layouts, direct and through rrdcached, written by the storage that made the file and
+ * by a later one that learns the file's data sources from it; a file whose data sources are
+ * not a channel file's is refused by name. */
+static void test_both_layouts(void **state)
+{
+    struct fx *fx = *state;
+    enum { N = 12 };
+    static const struct {
+        const char *rel;
+        int no_quality, cached;
+        int n_ds;
+    } cases[] = {
+        {"direct/d/full", 0, 0, STORAGE_DS_COUNT_},
+        {"direct/d/lean", 1, 0, STORAGE_DS_VOLTAGE},
+        {"cached/d/full", 0, 1, STORAGE_DS_COUNT_},
+        {"cached/d/lean", 1, 1, STORAGE_DS_VOLTAGE},
+    };
+    char err[512], path[PATH_MAX];
+    daemon_start(fx);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        storage_layout_t lay = small;
+        const char *addr = cases[c].cached ? fx->addr : "";
+        lay.no_quality = cases[c].no_quality;
+        /* first half: the storage that creates the file; second half: a new one */
+        for (int half = 0; half < 2; half++) {
+            storage_t *st = storage_open(fx->data, addr, err, sizeof err);
+            assert_non_null(st);
+            assert_int_equal(storage_ensure(st, cases[c].rel, &lay, T0, err, sizeof err), 0);
+            for (int i = half * N; i < (half + 1) * N; i++) {
+                storage_sample_t s = sample_at(i);
+                assert_int_equal(storage_put(st, cases[c].rel, T0 + 10 * (i + 1), &s), 0);
+            }
+            if (storage_flush(st, err, sizeof err) != 0)
+                fail_msg("case %zu half %d: %s", c, half, err);
+            storage_stats_t stats;
+            storage_get_stats(st, &stats);
+            assert_int_equal(stats.written, N);
+            assert_int_equal(stats.failed, 0);
+            assert_int_equal(storage_path(st, cases[c].rel, path, sizeof path), 0);
+            storage_close(st);
+        }
+        for (int d = 0; d < STORAGE_DS_COUNT_; d++) {
+            storage_series_t ser;
+            int rc = storage_fetch(path, storage_ds_name((storage_ds_t)d), "AVERAGE", T0,
+                                   T0 + 10 * 2 * N, 10, addr, &ser, err, sizeof err);
+            if (d >= cases[c].n_ds) {
+                assert_int_equal(rc, -1);
+                assert_int_equal(errno, ENOENT);
+                continue;
+            }
+            assert_int_equal(rc, 0);
+            for (int i = 0; i < 2 * N; i++) {
+                size_t k = (size_t)((T0 + 10 * (i + 1) - ser.start) / 10 - 1);
+                double want = sample_at(i).v[d];
+                assert_true(k < ser.n);
+                if (isnan(want))
+                    assert_true(isnan(ser.v[k]));
+                else if (ser.v[k] != want)
+                    fail_msg("case %zu ds %d sample %d: %g, want %g", c, d, i, ser.v[k], want);
+            }
+            free(ser.v);
+        }
+    }
+
+    /* a file with a DS of another name under a channel's name */
+    storage_t *st = storage_open(fx->data, "", err, sizeof err);
+    assert_non_null(st);
+    snprintf(path, sizeof path, "%s/x/d", fx->data);
+    free(run("mkdir -p %s && %s create %s/c.rrd --start %lld --step 10 DS:value:GAUGE:30:U:U "
+             "RRA:AVERAGE:0.5:1:100", path, RRDTOOL_BIN, path, (long long)T0));
+    storage_sample_t s = sample_at(0);
+    assert_int_equal(storage_put(st, "x/d/c", T0 + 10, &s), 0);
+    assert_int_equal(storage_flush(st, err, sizeof err), -1);
+    assert_int_equal(errno, WA_ERRD);
+    assert_non_null(strstr(err, "x/d/c.rrd"));
+    assert_non_null(strstr(err, "not a channel file"));
+    storage_close(st);
+}
+
 static void test_rrdcached_recreated_file(void **state)
 {
     struct fx *fx = *state;
@@ -873,6 +952,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors_name_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rrdcached_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_both_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rrdcached_recreated_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rrdcached_reconnect, setup, teardown),
     };

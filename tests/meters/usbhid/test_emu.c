@@ -404,7 +404,7 @@ static void test_emu_apc_estimated_into_rrd(void **state)
     snprintf(data, sizeof data, "%s/rrd", b->dir);
     storage_t *st = storage_open(data, NULL, err, sizeof err);
     assert_non_null(st);
-    storage_layout_t lay = {60, 35, 300, 400, 3600, 1830};
+    storage_layout_t lay = {60, 35, 300, 400, 3600, 1830, 0};
     int64_t t0 = 1767225600; /* 2026-01-01 00:00 UTC: a fixed time, so that RRD steps align */
     assert_int_equal(storage_ensure(st, "site/ups-apc/output", &lay, t0 - 60, err, sizeof err), 0);
     usbhid_energy_t e;
