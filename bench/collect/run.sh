@@ -166,8 +166,14 @@ gen_wa_conf() { # N dir rrdcached-address-or-empty
     # The smallest layout siteconf allows (2.4 MB a file at a 2 s step; the defaults, 35 days
     # at the poll step and 400 days at 300 s, would make each file over 100 MB).  rrd_update's
     # cost depends on the number of archives and data sources, not on their lengths.
+    # Caches alike: direct mode holds samples for --cache seconds, as collectd's rrdtool cache
+    # (CacheTimeout) does; with rrdcached the daemon holds them (-w) and the collector hands
+    # them over every 5 s, its default.  quality = false: the files keep power, energy and
+    # energy_raw, as collectd's keep the one value it is told to collect.
+    local flush=$cache; [ -n "$cached" ] && flush=5
     echo "storage = { data_dir = \"$dir/data\"; rrdcached = \"$cached\"; full_days = 1;"
-    echo "            mid_step = 300; mid_days = 1; long_step = 3600; long_days = 7; };"
+    echo "            mid_step = 300; mid_days = 1; long_step = 3600; long_days = 7;"
+    echo "            flush_interval = $flush; quality = false; };"
     echo 'sites = ( { id = "bench"; name = "collection benchmark"; buses = ('
     for ((g = 0; g < gws; g++)); do
       printf '  { id = "gw%02d"; tcp = "127.0.0.1:%d"; devices = (\n' "$g" $((port0 + g))

@@ -261,6 +261,7 @@ struct collector {
     atomic_int quit;
     atomic_ullong stored;
     double started_real;
+    double last_flush;       /* CLOCK_MONOTONIC of the last periodic storage flush */
     uint64_t cycles;
     /* stepped mode: the barrier between the driver and the bus threads */
     pthread_mutex_t mu;

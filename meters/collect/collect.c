@@ -204,11 +204,15 @@ int collect_run(const siteconf_t *cfg, const profile_set_t *ps, const collect_op
     return rc;
 }
 
-static int stores_something(const profile_t *p, const char *channel)
+/* quality: voltage, current, pf and frequency are stored too (storage.quality). */
+static int stores_something(const profile_t *p, const char *channel, int quality)
 {
-    for (size_t r = 0; r < p->n_regs; r++)
-        if (strcmp(p->regs[r].channel, channel) == 0 && device_quantity_ds(p->regs[r].quantity) >= 0)
+    int n_ds = quality ? STORAGE_DS_COUNT_ : STORAGE_DS_VOLTAGE;
+    for (size_t r = 0; r < p->n_regs; r++) {
+        int ds = device_quantity_ds(p->regs[r].quantity);
+        if (strcmp(p->regs[r].channel, channel) == 0 && ds >= 0 && ds < n_ds)
             return 1;
+    }
     return 0;
 }
 
@@ -249,10 +253,11 @@ static int check_device(const siteconf_t *cfg, const profile_set_t *ps, const sc
                           "\"%s\" (it has: %s)", cfg->file, ch->line, ch->id, p->name, ch->source,
                           list);
         }
-        if (!stores_something(p, ch->source))
+        if (!stores_something(p, ch->source, cfg->storage.quality))
             return wa_err(err, errlen, "%s:%d: channel \"%s\": profile \"%s\" channel \"%s\" has "
-                          "no power, energy, voltage, current, pf or frequency row to record",
-                          cfg->file, ch->line, ch->id, p->name, ch->source);
+                          "no %s row to record", cfg->file, ch->line, ch->id, p->name, ch->source,
+                          cfg->storage.quality ? "power, energy, voltage, current, pf or frequency"
+                                               : "power or energy (storage.quality is false)");
     }
     return 0;
 }

@@ -34,12 +34,14 @@ static int add_rows(cdev_t *dev, size_t chan, const char *source)
 {
     const profile_t *p = dev->prof;
     int seen[STORAGE_DS_COUNT_] = {0};
+    /* Without quality data sources their registers are not read at all. */
+    int n_ds = dev->c->cfg->storage.quality ? STORAGE_DS_COUNT_ : STORAGE_DS_VOLTAGE;
     for (size_t r = 0; r < p->n_regs; r++) {
         const profile_reg_t *reg = &p->regs[r];
         int ds = device_quantity_ds(reg->quantity);
         /* The first row of a quantity in the profile wins; a profile lists the preferred one
          * first. */
-        if (strcmp(reg->channel, source) != 0 || ds < 0 || seen[ds])
+        if (strcmp(reg->channel, source) != 0 || ds < 0 || ds >= n_ds || seen[ds])
             continue;
         seen[ds] = 1;
         crow_t *row = &dev->rows[dev->n_rows++];
@@ -205,6 +207,7 @@ int device_open_storage(cdev_t *dev, int64_t start, char *err, size_t errlen)
         .mid_days = sc->mid_days,
         .long_step_s = sc->long_step_s,
         .long_days = sc->long_days,
+        .no_quality = !sc->quality,
     };
     if (dev->usb)
         return usb_open_storage(dev, start, err, errlen);

@@ -3,7 +3,8 @@
  *
  * Real time: each bus thread polls what is due, then sleeps until its next device is due,
  * waking at least every 100 ms to see whether it should stop.  Buses never wait for each
- * other.  The main thread flushes storage and rewrites the status file every few seconds.
+ * other.  The main thread rewrites the status file every few seconds and flushes storage
+ * every storage.flush_interval seconds (and once more when the collector stops).
  *
  * USB devices: each has a thread of its own that polls it on the real clock, whatever the
  * collector's clock is (a UPS reports the present), and takes no part in stepped cycles.
@@ -19,8 +20,9 @@
 #include <math.h>
 #include <time.h>
 
-/* Storage is flushed and the status file rewritten this often (real seconds): at most this
- * much is lost to a crash, and the file is fresh enough for a monitoring check. */
+/* The status file is rewritten this often (real seconds): fresh enough for a monitoring
+ * check.  Storage is flushed every storage.flush_interval seconds: at most that much is lost
+ * to a crash (a stop flushes everything). */
 #define HOUSEKEEP_S 5.0
 /* In stepped time, also flush after this many cycles so that the queue stays small. */
 #define FLUSH_CYCLES 2000
@@ -158,9 +160,14 @@ static void housekeep(collector_t *c, double *last_hk, double *last_sum)
 {
     char err[512];
     double m = collect_mono();
+    /* A config not made by siteconf_load may leave flush_s 0. */
+    double every = c->cfg->storage.flush_s > 0 ? (double)c->cfg->storage.flush_s : HOUSEKEEP_S;
+    if (m - c->last_flush >= every) {
+        c->last_flush = m;
+        flush(c);
+    }
     if (m - *last_hk >= HOUSEKEEP_S) {
         *last_hk = m;
-        flush(c);
         if (status_write(c, err, sizeof err) != 0)
             wa_log(c->log, WA_LOG_WARN, "status file: %s", err);
     }
@@ -225,6 +232,7 @@ int sched_run(collector_t *c, char *err, size_t errlen)
     double last_hk = collect_mono(), last_sum = last_hk;
     int rc = 0;
 
+    c->last_flush = last_hk;
     for (size_t i = 0; i < c->n_buses; i++) {
         cbus_t *b = &c->buses[i];
         if (pthread_create(&b->th, NULL, b->usb ? bus_usb : stepped ? bus_stepped : bus_real,

@@ -90,6 +90,7 @@ int usb_open_storage(cdev_t *dev, int64_t start, char *err, size_t errlen)
         .mid_days = sc->mid_days,
         .long_step_s = sc->long_step_s,
         .long_days = sc->long_days,
+        .no_quality = !sc->quality,
     };
     cusb_t *u = dev->usb;
     cchan_t *ch = &dev->chans[0];
