@@ -673,6 +673,13 @@ static void test_sigterm_child(void **state)
                               WA_SOURCE_DIR "/profiles", NULL};
         col = spawn(argv, clog);
     }
+    /* On a loaded machine the child may take a while to start: count from its first status
+     * file (written once it is polling), then give it three 1 s polls. */
+    if (wait_file(status, 15) != 0) {
+        kill(col, SIGTERM);
+        kill(sim, SIGTERM);
+        fail_msg("wattaudit collect wrote no status (see %s)", clog);
+    }
     sleep(3);
     t_term = wa_clock_now(NULL);
     kill(col, SIGTERM);
