@@ -2,8 +2,10 @@
 #include "common/common.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *wa_strerror(int errnum)
 {
@@ -72,4 +74,33 @@ void wa_log(const wa_log_t *log, wa_log_level_t level, const char *fmt, ...)
     }
     fputs(line, log->stream);
     fflush(log->stream);
+}
+
+int wa_file_write_atomic(const char *path, const void *data, size_t len, char *err,
+                         size_t errlen)
+{
+    char tmp[4096];
+    FILE *f;
+    int e;
+
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return wa_err(err, errlen, "%s: path too long", path);
+    }
+    if (!(f = fopen(tmp, "w")))
+        goto fail;
+    if ((len && fwrite(data, 1, len, f) != len) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        e = errno;
+        fclose(f);
+        errno = e;
+        goto fail;
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        goto fail;
+    return 0;
+fail:
+    e = errno;
+    unlink(tmp);
+    errno = e;
+    return wa_err(err, errlen, "%s: %s", path, strerror(e));
 }

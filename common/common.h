@@ -59,6 +59,12 @@ char *wa_time_format(int64_t t, const char *tz, char *buf, size_t len);
 struct tm;
 int wa_time_local(int64_t t, const char *tz, struct tm *out);
 
+/* Replaces path with len bytes of data so that readers see the old file or the new one, never
+ * a part: writes path.tmp.PID, fsyncs, renames.  0, or -1 with errno and "FILE: why" in err
+ * (the temporary file is removed). */
+int wa_file_write_atomic(const char *path, const void *data, size_t len, char *err,
+                         size_t errlen);
+
 /* Copies src into dst of size n; returns -1 (errno ENAMETOOLONG) if it did not fit. */
 int wa_strlcpy(char *dst, const char *src, size_t n);
 

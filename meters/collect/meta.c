@@ -206,10 +206,9 @@ static cJSON *to_json(const meta_t *m)
 
 static int write_file(const meta_t *m, char *err, size_t errlen)
 {
-    char tmp[sizeof m->path + 32], *text;
+    char *text;
     cJSON *root = to_json(m);
-    FILE *f;
-    int rc = 0;
+    int rc;
     if (!root) {
         errno = ENOMEM;
         return wa_err(err, errlen, "out of memory");
@@ -220,27 +219,7 @@ static int write_file(const meta_t *m, char *err, size_t errlen)
         errno = ENOMEM;
         return wa_err(err, errlen, "out of memory");
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", m->path, (long)getpid());
-    f = fopen(tmp, "w");
-    if (!f) {
-        int e = errno;
-        free(text);
-        errno = e;
-        return wa_err(err, errlen, "%s: %s", tmp, strerror(e));
-    }
-    if (fputs(text, f) == EOF || fputc('\n', f) == EOF || fflush(f) != 0 ||
-        fsync(fileno(f)) != 0) {
-        int e = errno;
-        fclose(f);
-        unlink(tmp);
-        errno = e;
-        rc = wa_err(err, errlen, "%s: %s", tmp, strerror(e));
-    } else if (fclose(f) != 0 || rename(tmp, m->path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        rc = wa_err(err, errlen, "%s: %s", m->path, strerror(e));
-    }
+    rc = wa_file_write_atomic(m->path, text, strlen(text), err, errlen);
     free(text);
     return rc;
 }
