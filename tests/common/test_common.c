@@ -129,6 +129,32 @@ static void test_errors(void **state)
     assert_int_equal(errno, ENAMETOOLONG);
 }
 
+static void test_write_atomic(void **state)
+{
+    char dir[] = "/tmp/wa-atomic-XXXXXX", path[128], buf[64], err[256];
+    FILE *f;
+    size_t n;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/status.json", dir);
+    assert_int_equal(wa_file_write_atomic(path, "first", 5, err, sizeof err), 0);
+    assert_int_equal(wa_file_write_atomic(path, "second", 6, err, sizeof err), 0);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_int_equal(n, 6);
+    assert_memory_equal(buf, "second", 6);
+    /* A folder that does not exist: an error naming the file, and no temporary left. */
+    snprintf(path, sizeof path, "%s/missing/status.json", dir);
+    assert_int_equal(wa_file_write_atomic(path, "x", 1, err, sizeof err), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_non_null(strstr(err, "missing/status.json"));
+    snprintf(path, sizeof path, "%s/status.json", dir);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0); /* empty: no temporary file was left behind */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_time_local),
         cmocka_unit_test(test_clock_shared),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_write_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
