@@ -73,6 +73,28 @@ typedef enum { AN_FLAT_24X7, AN_STEP_UP, AN_OFF_HOURS } an_kind_t;
 const char *an_kind_name(an_kind_t k);
 
 #define AN_EVIDENCE_MAX 16
+#define AN_RIG_FITS_MAX 6
+
+/* One kind of the catalogue that fits a step: between min and max units of it draw it. */
+typedef struct an_rig_fit {
+    char kind[32];
+    int min, max;
+} an_rig_fit_t;
+
+/* Why the rig estimate's first kind (rig_kind) comes first (docs/analysis.md, "Rig estimate"). */
+typedef enum {
+    AN_RIG_NONE,       /* no estimate: the finding is explained by a declared load */
+    AN_RIG_ONLY_FIT,   /* only one kind of the catalogue fits the step */
+    AN_RIG_POWER_ONLY, /* several fit and power cannot tell them apart: none is preferred; the
+                          first needs the fewest units (catalogue order on ties) */
+    AN_RIG_SCHEDULE,   /* the load runs outside working hours only (off_hours): office PCs */
+    AN_RIG_NEAREST     /* no whole number of any kind fits: the nearest */
+} an_rig_basis_t;
+/* "none", "only_fit", "power_only", "schedule", "nearest". */
+const char *an_rig_basis_name(an_rig_basis_t b);
+/* A sentence for people: "power alone cannot tell them apart", ... ("" for NONE). */
+const char *an_rig_basis_text(an_rig_basis_t b);
+
 typedef struct an_evidence {
     char name[32];      /* "load_factor", "night_day_ratio", "pelt_penalty", ... */
     double value;
@@ -87,14 +109,25 @@ typedef struct an_finding {
     int64_t end;            /* last time the load was seen (the window's end if still on) */
     double step_w;          /* size of the load, W */
     double step_lo, step_hi; /* 95% interval of step_w */
+    /* Rig estimate, for unexplained findings only (explained: rig_kind "", counts 0).  The
+     * kind listed first (rigs_min, rigs_max, rig_kind, and rig_fits[0]) and every other kind
+     * of the catalogue that fits too, in catalogue order; rig_basis says why the first is
+     * first.  Power alone seldom tells the kinds apart. */
     int rigs_min, rigs_max;
     char rig_kind[32];
+    an_rig_fit_t rig_fits[AN_RIG_FITS_MAX];
+    size_t n_rig_fits;
+    an_rig_basis_t rig_basis;
     double excess_kwh;      /* energy of the load from onset to end */
     double score;           /* 0..1 */
     char explained_by[128]; /* "" = unexplained; else the declaration that covers it */
     an_evidence_t evidence[AN_EVIDENCE_MAX];
     size_t n_evidence;
 } an_finding_t;
+
+/* The rig estimate as people read it: "2-3 asic, or 4 gpu_rig, or 39-126 office_pc"; "" without
+ * one.  Returns the length written, as snprintf. */
+int an_rig_fits_format(const an_finding_t *f, char *buf, size_t len);
 
 /* Load-shape metrics in the style of LBNL's loadshape package (docs/analysis.md). */
 typedef struct an_shape {
@@ -152,10 +185,12 @@ const an_rig_t *an_rigs_builtin(size_t *n);
 /* Fills f->rig_kind, rigs_min = ceil(step/w_max) and rigs_max = floor(step/w_min) (each at
  * least 1; w_min and w_max widened by 5% for meter and measurement error) from the catalogue
  * kind that fits step_w best: one where a whole number of units covers the step, fewest units
- * first, catalogue order on ties.  A non-empty `only` restricts
- * the choice to that kind when the catalogue has it (off_hours findings are office PCs).
+ * first, catalogue order on ties.  f->rig_fits lists that kind first, then every other kind
+ * where a whole number of units covers the step, in catalogue order (at most AN_RIG_FITS_MAX);
+ * f->rig_basis says why the first is first.  A non-empty `only` restricts the choice to that
+ * kind when the catalogue has it (off_hours findings are office PCs: AN_RIG_SCHEDULE).
  * Returns 1 if a whole number of units fits, 0 if the nearest kind was taken, -1 with EINVAL
- * for an empty catalogue or a step that is not positive. */
+ * for an empty catalogue or a step that is not positive (f's estimate is then cleared). */
 int an_rig_estimate(const an_rig_t *cat, size_t n, double step_w, const char *only,
                     an_finding_t *f);
 

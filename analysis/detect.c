@@ -241,8 +241,10 @@ static int find_flat(ctx_t *cx)
     for (int i = 0; i < 4; i++)
         worst = fmin(worst, fmax(0.0, fmin(1.0, margin[i])));
     f.score = 0.5 + 0.5 * worst;
-    an_rig_estimate(cx->rigs, cx->n_rigs, level, NULL, &f);
     explain(cx, &f);
+    /* Rigs are for unexplained loads: a declared server room is not read as a number of them. */
+    if (!f.explained_by[0])
+        an_rig_estimate(cx->rigs, cx->n_rigs, level, NULL, &f);
 
     an_finding_t *slot = push(cx);
     if (!slot)
@@ -619,8 +621,9 @@ static int judge_core(ctx_t *cx, const cut_t *cuts, const int64_t *ends, size_t 
     f->excess_kwh = off ? off_hours_kwh(wk, &ms, onset, end) : ms.step * dur / 3.6e6;
     f->score = sqrt(half_life(ms.step / size_thr) * half_life(dur / cx->persist)) *
                fmin(1.0, cuts[j].local / ms.step);
-    an_rig_estimate(cx->rigs, cx->n_rigs, ms.step, off ? "office_pc" : NULL, f);
     explain(cx, f);
+    if (!f->explained_by[0])
+        an_rig_estimate(cx->rigs, cx->n_rigs, ms.step, off ? "office_pc" : NULL, f);
     return 1;
 }
 

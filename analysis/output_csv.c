@@ -47,12 +47,33 @@ static void savings(FILE *out, const an_savings_t *s)
     num(out, s->cost_per_year);
 }
 
+/* The rig estimates of a channel's findings, "step_up: 2-3 asic, or 4-5 gpu_rig; ...", one
+ * field (findings without an estimate, the explained ones, are left out). */
+static void rigs(FILE *out, const an_channel_result_t *c)
+{
+    char cell[1024], fits[256];
+    size_t used = 0;
+    cell[0] = '\0';
+    for (size_t k = 0; k < c->ch.n_findings && used < sizeof cell; k++) {
+        const an_finding_t *fd = &c->ch.findings[k];
+        if (!fd->n_rig_fits)
+            continue;
+        an_rig_fits_format(fd, fits, sizeof fits);
+        int w = snprintf(cell + used, sizeof cell - used, "%s%s: %s", used ? "; " : "",
+                         an_kind_name(fd->kind), fits);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    text(out, cell);
+}
+
 int an_output_csv(const an_result_t *r, FILE *out, char *err, size_t errlen)
 {
     fputs("level,site,channel,role,counted,from,to,kwh,method,coverage,gap_hours,"
           "unbridged_gap_hours,mean_w,findings,unexplained,excess_kwh,kgce,kgco2,"
           "kwh_per_day_saved,kgce_per_day_saved,tce_per_year_saved,tco2_per_year_saved,"
-          "cost_per_year_saved,factors\n",
+          "cost_per_year_saved,factors,rigs\n",
           out);
     const an_factors_t *f = &r->factors;
     for (size_t s = 0; s < r->n_sites; s++) {
@@ -81,6 +102,7 @@ int an_output_csv(const an_result_t *r, FILE *out, char *err, size_t errlen)
             num(out, c->energy.kwh * f->kgco2_per_kwh);
             savings(out, &sv);
             text(out, f->name);
+            rigs(out, c);
             fputc('\n', out);
         }
         fputs("site", out);
@@ -94,6 +116,7 @@ int an_output_csv(const an_result_t *r, FILE *out, char *err, size_t errlen)
         num(out, site->kgco2);
         savings(out, &site->savings);
         text(out, f->name);
+        fputs(",", out);
         fputc('\n', out);
     }
     fprintf(out, "total,,,,,%lld,%lld", (long long)r->from, (long long)r->to);
@@ -104,6 +127,7 @@ int an_output_csv(const an_result_t *r, FILE *out, char *err, size_t errlen)
     num(out, r->kgco2);
     savings(out, &r->savings);
     text(out, f->name);
+    fputs(",", out);
     fputc('\n', out);
     if (fflush(out) != 0 || ferror(out)) {
         errno = EIO;

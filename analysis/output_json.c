@@ -1,5 +1,6 @@
 /*
- * The JSON document (docs/analysis-json.md, schema "wattaudit.analysis/1").  Times are Unix
+ * The JSON document (docs/analysis-json.md, schema "wattaudit.analysis/1", version in
+ * AN_JSON_SCHEMA_VERSION).  Times are Unix
  * seconds; unknown numbers are null, never 0.
  */
 #include "analysis/site-private.h"
@@ -47,6 +48,15 @@ static cJSON *finding_json(const an_channel_result_t *c, const an_finding_t *f)
     cJSON_AddStringToObject(rigs, "kind", f->rig_kind);
     cJSON_AddNumberToObject(rigs, "min", f->rigs_min);
     cJSON_AddNumberToObject(rigs, "max", f->rigs_max);
+    cJSON_AddStringToObject(rigs, "basis", an_rig_basis_name(f->rig_basis));
+    cJSON *fits = cJSON_AddArrayToObject(rigs, "fits");
+    for (size_t i = 0; i < f->n_rig_fits && i < AN_RIG_FITS_MAX; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "kind", f->rig_fits[i].kind);
+        cJSON_AddNumberToObject(x, "min", f->rig_fits[i].min);
+        cJSON_AddNumberToObject(x, "max", f->rig_fits[i].max);
+        cJSON_AddItemToArray(fits, x);
+    }
     num(o, "excess_kwh", f->excess_kwh);
     num(o, "score", f->score);
     if (f->explained_by[0])
@@ -137,6 +147,7 @@ cJSON *an_result_json(const an_result_t *r)
         return NULL;
     int cost = r->factors.tariff_per_kwh > 0;
     cJSON_AddStringToObject(root, "schema", AN_JSON_SCHEMA);
+    cJSON_AddStringToObject(root, "schema_version", AN_JSON_SCHEMA_VERSION);
     num(root, "from", (double)r->from);
     num(root, "to", (double)r->to);
     cJSON *f = cJSON_AddObjectToObject(root, "factors");

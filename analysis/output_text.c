@@ -17,14 +17,18 @@ static void finding(FILE *out, const an_channel_result_t *c, const an_finding_t 
     char on[32], a[32], b[32], kwh[32];
     fprintf(out, "      %-10s since %s  +%s W", an_kind_name(f->kind),
             wa_time_format(f->onset, tz, on, sizeof on), fmt(f->step_w, 3, a, sizeof a));
-    if (f->rigs_max > 0)
-        fprintf(out, "  %d-%d x %s", f->rigs_min, f->rigs_max, f->rig_kind);
     fprintf(out, "  %s kWh  score %.2f", fmt(f->excess_kwh, 3, kwh, sizeof kwh), f->score);
     if (f->explained_by[0])
         fprintf(out, "  explained by %s", f->explained_by);
     else if (!an_finding_active(c, f))
         fprintf(out, "  (ended %s)", wa_time_format(f->end, tz, b, sizeof b));
     fputc('\n', out);
+    /* Every kind that fits, on a line of its own: power alone seldom tells them apart. */
+    if (f->n_rig_fits) {
+        char fits[256];
+        an_rig_fits_format(f, fits, sizeof fits);
+        fprintf(out, "                 could be %s (%s)\n", fits, an_rig_basis_text(f->rig_basis));
+    }
 }
 
 int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen)

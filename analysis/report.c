@@ -297,12 +297,11 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
                                                      "Status"};
                     d->table(out, fh, 7, 1);
                 }
-                char c1[48], c2[48], c3[80], c4[48], c5[160];
+                char c1[48], c2[48], c3[256], c4[48], c5[160];
                 wa_time_format(fd->onset, tz, c1, sizeof c1);
                 snprintf(c2, sizeof c2, "%.0f", fd->step_w);
-                if (fd->rigs_max > 0)
-                    snprintf(c3, sizeof c3, "%d-%d %s", fd->rigs_min, fd->rigs_max, fd->rig_kind);
-                else
+                /* Every kind that fits; none for an explained finding. */
+                if (fd->n_rig_fits == 0 || an_rig_fits_format(fd, c3, sizeof c3) <= 0)
                     snprintf(c3, sizeof c3, "-");
                 fixed(fd->excess_kwh, 1, c4, sizeof c4);
                 if (fd->explained_by[0])
@@ -333,6 +332,12 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
                  "its parts. Its unexplained load is what its parts show when their energy adds "
                  "up to the total's within 2% (two class 1 meters), else the larger of what the "
                  "total and the parts show, so no load is counted twice.");
+    d->item(out, "Units: every kind of the rig catalogue (built in: GPU rig 1,000-1,500 W, "
+                 "ASIC 1,300-3,500 W, office PC 40-120 W of mining load, each widened by 5%) of "
+                 "which a whole number draws the finding's size. Power alone seldom tells the kinds "
+                 "apart, so all of them are listed; the first needs the fewest units. Loads "
+                 "running outside working hours only are given as office PCs. Explained "
+                 "findings get no estimate.");
     d->item(out, "Savings: for each unexplained finding still running at the end of the period, "
                  "its energy divided by the days it ran; ended findings and findings explained by "
                  "a declared load are not counted.");

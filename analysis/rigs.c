@@ -54,14 +54,81 @@ static double misfit(const an_rig_t *r, double step, long *nmin, long *nmax)
     return fmin(below, above) / step;
 }
 
+const char *an_rig_basis_name(an_rig_basis_t b)
+{
+    switch (b) {
+    case AN_RIG_ONLY_FIT: return "only_fit";
+    case AN_RIG_POWER_ONLY: return "power_only";
+    case AN_RIG_SCHEDULE: return "schedule";
+    case AN_RIG_NEAREST: return "nearest";
+    case AN_RIG_NONE: break;
+    }
+    return "none";
+}
+
+const char *an_rig_basis_text(an_rig_basis_t b)
+{
+    switch (b) {
+    case AN_RIG_ONLY_FIT: return "the only kind whose power fits";
+    case AN_RIG_POWER_ONLY: return "power alone cannot tell these apart";
+    case AN_RIG_SCHEDULE: return "runs outside working hours only, as a trojan on office PCs does";
+    case AN_RIG_NEAREST: return "no whole number of any kind fits; the nearest";
+    case AN_RIG_NONE: break;
+    }
+    return "";
+}
+
+int an_rig_fits_format(const an_finding_t *f, char *buf, size_t len)
+{
+    size_t used = 0;
+    int total = 0;
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; f && i < f->n_rig_fits && i < AN_RIG_FITS_MAX; i++) {
+        const an_rig_fit_t *r = &f->rig_fits[i];
+        char cnt[32];
+        if (r->min == r->max)
+            snprintf(cnt, sizeof cnt, "%d", r->min);
+        else
+            snprintf(cnt, sizeof cnt, "%d-%d", r->min, r->max);
+        int w = snprintf(buf + used, len > used ? len - used : 0, "%s%s %s", i ? ", or " : "", cnt,
+                         r->kind);
+        if (w < 0)
+            return w;
+        total += w;
+        used = (size_t)total < len ? (size_t)total : len;
+    }
+    return total;
+}
+
+static void clear_estimate(an_finding_t *f)
+{
+    f->rig_kind[0] = '\0';
+    f->rigs_min = f->rigs_max = 0;
+    f->n_rig_fits = 0;
+    f->rig_basis = AN_RIG_NONE;
+}
+
+static void add_fit(an_finding_t *f, const char *kind, long nmin, long nmax)
+{
+    if (f->n_rig_fits >= AN_RIG_FITS_MAX)
+        return;
+    an_rig_fit_t *r = &f->rig_fits[f->n_rig_fits++];
+    wa_strlcpy(r->kind, kind, sizeof r->kind);
+    r->min = (int)(nmin < nmax ? nmin : nmax);
+    r->max = (int)(nmin < nmax ? nmax : nmin);
+}
+
 int an_rig_estimate(const an_rig_t *cat, size_t n, double step_w, const char *only,
                     an_finding_t *f)
 {
-    size_t best = n;
+    size_t best = n, n_fit = 0;
     double best_miss = INFINITY;
     long best_min = 0, best_max = 0;
     int restrict_kind = 0;
 
+    if (f)
+        clear_estimate(f);
     if (!cat || n == 0 || !f || !(step_w > 0.0)) {
         errno = EINVAL;
         return -1;
@@ -76,6 +143,7 @@ int an_rig_estimate(const an_rig_t *cat, size_t n, double step_w, const char *on
         if (!(cat[i].w_min > 0.0) || cat[i].w_max < cat[i].w_min)
             continue;
         double miss = misfit(&cat[i], step_w, &nmin, &nmax);
+        n_fit += miss == 0.0;
         /* Exact fits first, then fewer units; catalogue order breaks ties. */
         if (miss < best_miss || (miss == best_miss && nmin < best_min)) {
             best = i;
@@ -89,7 +157,22 @@ int an_rig_estimate(const an_rig_t *cat, size_t n, double step_w, const char *on
         return -1;
     }
     wa_strlcpy(f->rig_kind, cat[best].kind, sizeof f->rig_kind);
-    f->rigs_min = (int)(best_min < best_max ? best_min : best_max);
-    f->rigs_max = (int)(best_min < best_max ? best_max : best_min);
+    add_fit(f, cat[best].kind, best_min, best_max);
+    f->rigs_min = f->rig_fits[0].min;
+    f->rigs_max = f->rig_fits[0].max;
+    /* Every other kind that fits as well, in catalogue order: power alone seldom tells a
+     * GPU rig from an ASIC or from a few dozen PCs. */
+    for (size_t i = 0; best_miss == 0.0 && i < n; i++) {
+        long nmin, nmax;
+        if (i == best || (restrict_kind && strcmp(cat[i].kind, only) != 0) ||
+            !(cat[i].w_min > 0.0) || cat[i].w_max < cat[i].w_min)
+            continue;
+        if (misfit(&cat[i], step_w, &nmin, &nmax) == 0.0)
+            add_fit(f, cat[i].kind, nmin, nmax);
+    }
+    f->rig_basis = best_miss > 0.0    ? AN_RIG_NEAREST
+                   : restrict_kind    ? AN_RIG_SCHEDULE
+                   : n_fit == 1       ? AN_RIG_ONLY_FIT
+                                      : AN_RIG_POWER_ONLY;
     return best_miss == 0.0;
 }

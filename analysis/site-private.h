@@ -9,8 +9,11 @@
 
 #include "analysis/analysis.h"
 
-/* Schema name written into every JSON document; docs/analysis-json.md describes version 1. */
+/* Schema name written into every JSON document; docs/analysis-json.md describes version 1.
+ * The name carries the major version only, so that readers of 1.0 keep matching it; the
+ * minor version is in "schema_version" and grows when fields are added. */
 #define AN_JSON_SCHEMA "wattaudit.analysis/1"
+#define AN_JSON_SCHEMA_VERSION "1.1"
 
 /* The writers behind an_write().  0, or -1 with errno and err. */
 int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen);

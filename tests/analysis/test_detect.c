@@ -103,21 +103,34 @@ static void test_split(void **state)
 
 static void test_rig_estimate(void **state)
 {
+    /* The first kind (rig_kind, rigs_min, rigs_max) keeps its old rule; `fits` lists every kind
+     * whose power fits, the first one first, then in catalogue order (gpu_rig, asic,
+     * office_pc): ranges widened by 5%, so a GPU rig is 950-1575 W, an ASIC 1235-3675 W and
+     * an office PC 38-126 W. */
     static const struct {
         double step;
         const char *only;
         const char *kind;
         int lo, hi, fits;
+        an_rig_basis_t basis;
+        const char *all;
     } cases[] = {
-        {1200, NULL, "gpu_rig", 1, 1, 1},   /* a 6-8 GPU rig */
-        {3250, NULL, "asic", 1, 2, 1},      /* an S19: one ASIC (or two S9) */
-        {1323, NULL, "gpu_rig", 1, 1, 1},   /* an S9 is also one GPU rig: ranges overlap */
-        {2400, NULL, "asic", 1, 1, 1},      /* one unit of either; fewer units, then order */
-        {3600, NULL, "asic", 1, 2, 1},      /* one large ASIC (with 5% slack) or two small */
-        {1000, NULL, "gpu_rig", 1, 1, 1},   /* a meter reading 999.9 W still fits a 1 kW rig */
-        {1200, "office_pc", "office_pc", 10, 31, 1},
-        {300, NULL, "office_pc", 3, 7, 1},
-        {20, NULL, "office_pc", 1, 1, 0},   /* below one PC: the nearest, flagged as no fit */
+        {1200, NULL, "gpu_rig", 1, 1, 1, AN_RIG_POWER_ONLY, "1 gpu_rig, or 10-31 office_pc"},
+        {3250, NULL, "asic", 1, 2, 1, AN_RIG_POWER_ONLY, /* an S19: one ASIC (or two S9) */
+         "1-2 asic, or 3 gpu_rig, or 26-85 office_pc"},
+        {1323, NULL, "gpu_rig", 1, 1, 1, AN_RIG_POWER_ONLY, /* an S9 is also one GPU rig */
+         "1 gpu_rig, or 1 asic, or 11-34 office_pc"},
+        {2400, NULL, "asic", 1, 1, 1, AN_RIG_POWER_ONLY, /* fewer units, then order */
+         "1 asic, or 2 gpu_rig, or 20-63 office_pc"},
+        {3600, NULL, "asic", 1, 2, 1, AN_RIG_POWER_ONLY, /* the demo's lab: 3 GPU rigs */
+         "1-2 asic, or 3 gpu_rig, or 29-94 office_pc"},
+        {4800, NULL, "asic", 2, 3, 1, AN_RIG_POWER_ONLY, /* the demo's incomer: 4 GPU rigs */
+         "2-3 asic, or 4-5 gpu_rig, or 39-126 office_pc"},
+        {1000, NULL, "gpu_rig", 1, 1, 1, AN_RIG_POWER_ONLY, /* 999.9 W still fits a 1 kW rig */
+         "1 gpu_rig, or 8-26 office_pc"},
+        {1200, "office_pc", "office_pc", 10, 31, 1, AN_RIG_SCHEDULE, "10-31 office_pc"},
+        {300, NULL, "office_pc", 3, 7, 1, AN_RIG_ONLY_FIT, "3-7 office_pc"},
+        {20, NULL, "office_pc", 1, 1, 0, AN_RIG_NEAREST, "1 office_pc"}, /* below one PC */
     };
     size_t n;
     const an_rig_t *cat = an_rigs_builtin(&n);
@@ -127,14 +140,22 @@ static void test_rig_estimate(void **state)
         assert_true(strlen(cat[i].source) > 20);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         an_finding_t f;
+        char all[256];
         memset(&f, 0, sizeof f);
         int rc = an_rig_estimate(cat, n, cases[c].step, cases[c].only, &f);
-        print_message("rigs %.0f W -> %s %d..%d (%d)\n", cases[c].step, f.rig_kind, f.rigs_min,
-                      f.rigs_max, rc);
+        an_rig_fits_format(&f, all, sizeof all);
+        print_message("rigs %.0f W -> %s %d..%d (%d): %s [%s]\n", cases[c].step, f.rig_kind,
+                      f.rigs_min, f.rigs_max, rc, all, an_rig_basis_name(f.rig_basis));
         assert_int_equal(rc, cases[c].fits);
         assert_string_equal(f.rig_kind, cases[c].kind);
         assert_int_equal(f.rigs_min, cases[c].lo);
         assert_int_equal(f.rigs_max, cases[c].hi);
+        assert_int_equal(f.rig_basis, cases[c].basis);
+        assert_string_equal(all, cases[c].all);
+        /* The first fit is the compatible triple. */
+        assert_string_equal(f.rig_fits[0].kind, f.rig_kind);
+        assert_int_equal(f.rig_fits[0].min, f.rigs_min);
+        assert_int_equal(f.rig_fits[0].max, f.rigs_max);
     }
     /* A site's own catalogue replaces the built-in one. */
     an_rig_t mine[] = {{"s19xp", 3000, 3100, "site inventory"}};
@@ -143,9 +164,23 @@ static void test_rig_estimate(void **state)
     assert_int_equal(an_rig_estimate(mine, 1, 6100, NULL, &f), 1);
     assert_string_equal(f.rig_kind, "s19xp");
     assert_int_equal(f.rigs_min, 2);
+    assert_int_equal(f.rig_basis, AN_RIG_ONLY_FIT);
     assert_int_equal(an_rig_estimate(mine, 0, 6100, NULL, &f), -1);
     assert_int_equal(errno, EINVAL);
     assert_int_equal(an_rig_estimate(mine, 1, 0, NULL, &f), -1);
+    /* A failed estimate leaves none behind. */
+    assert_string_equal(f.rig_kind, "");
+    assert_int_equal(f.n_rig_fits, 0);
+    assert_int_equal(f.rig_basis, AN_RIG_NONE);
+    /* Truncation: the length it would need, as snprintf. */
+    char tiny[8];
+    memset(&f, 0, sizeof f);
+    an_rig_estimate(cat, n, 4800, NULL, &f);
+    assert_int_equal(an_rig_fits_format(&f, tiny, sizeof tiny),
+                     (int)strlen("2-3 asic, or 4-5 gpu_rig, or 39-126 office_pc"));
+    assert_int_equal(strlen(tiny), sizeof tiny - 1);
+    assert_string_equal(an_rig_basis_name(AN_RIG_POWER_ONLY), "power_only");
+    assert_true(strlen(an_rig_basis_text(AN_RIG_POWER_ONLY)) > 10);
 }
 
 /* Daily percentiles, hourly means and integrals against GSL on sorted copies. */
@@ -657,8 +692,17 @@ static int run_scenario(const scen_t *sc)
                           "kWh (%.3f%%)\n",
                           an_kind_name(wt->kind), (double)f->onset - onset, 100 * e_step,
                           f->excess_kwh, excess, 100 * e_kwh);
+            /* A rig estimate for unexplained findings only, its first fit the compatible
+             * triple. */
+            int rigs_ok = wt->explained
+                              ? f->rigs_min == 0 && f->rigs_max == 0 && !f->rig_kind[0] &&
+                                    f->n_rig_fits == 0 && f->rig_basis == AN_RIG_NONE
+                              : f->rigs_min >= 1 && f->rigs_max >= f->rigs_min &&
+                                    f->n_rig_fits >= 1 &&
+                                    strcmp(f->rig_fits[0].kind, f->rig_kind) == 0 &&
+                                    f->rig_basis != AN_RIG_NONE;
             if (e_step > 0.10 || e_kwh > kwh_tol || !!f->explained_by[0] != wt->explained ||
-                f->score <= 0.0 || f->score > 1.0 || f->rigs_min < 1 || f->rigs_max < f->rigs_min) {
+                f->score <= 0.0 || f->score > 1.0 || !rigs_ok) {
                 print_error("%s: %s off the truth\n", sc->name, an_kind_name(wt->kind));
                 bad++;
             }

@@ -977,6 +977,7 @@ static void test_run_data_folder(void **state)
     cJSON *doc = cJSON_Parse(buf);
     assert_non_null(doc);
     assert_string_equal(jget(doc, "schema")->valuestring, "wattaudit.analysis/1");
+    assert_string_equal(jget(doc, "schema_version")->valuestring, "1.1");
     assert_true(jget(doc, "from")->valuedouble == (double)R_T0);
     assert_string_equal(jget(doc, "factors.name")->valuestring, "cn-popular");
     assert_true(jget(doc, "factors.kgce_per_kwh")->valuedouble == 0.404);
@@ -1007,11 +1008,21 @@ static void test_run_data_folder(void **state)
         cJSON *fs = jget(ch, "findings");
         for (int k = 0; k < cJSON_GetArraySize(fs); k++) {
             cJSON *f = cJSON_GetArrayItem(fs, k);
-            static const char *const fk[] = {"kind",     "onset",        "step_w",
-                                             "rigs.min", "rigs.max",     "excess_kwh",
-                                             "score",    "explained_by", "evidence"};
+            static const char *const fk[] = {"kind",       "onset",        "step_w",
+                                             "rigs.min",   "rigs.max",     "rigs.basis",
+                                             "rigs.fits",  "excess_kwh",   "score",
+                                             "explained_by", "evidence"};
             for (size_t j = 0; j < sizeof fk / sizeof fk[0]; j++)
                 jget(f, fk[j]);
+            /* The first fit is the old triple; every unexplained finding has one. */
+            cJSON *fits = jget(f, "rigs.fits");
+            if (cJSON_IsNull(jget(f, "explained_by"))) {
+                assert_true(cJSON_GetArraySize(fits) >= 1);
+                assert_string_equal(jget(f, "rigs.fits.0.kind")->valuestring,
+                                    jget(f, "rigs.kind")->valuestring);
+                assert_true(jget(f, "rigs.fits.0.min")->valuedouble ==
+                            jget(f, "rigs.min")->valuedouble);
+            }
             checked++;
         }
     }
@@ -1027,6 +1038,16 @@ static void test_run_data_folder(void **state)
     fclose(mem);
     char *row = strstr(buf, "\nsite,campus,");
     assert_non_null(row);
+    assert_non_null(strstr(buf, ",factors,rigs\n"));
+    /* The ASIC's 3.25 kW: one ASIC, or three GPU rigs, or a few dozen PCs. */
+    char *o7row = strstr(buf, "\nchannel,campus,campus/pdu/outlet7,");
+    assert_non_null(o7row);
+    char *o7end = strchr(o7row + 1, '\n');
+    assert_non_null(o7end);
+    *o7end = '\0';
+    if (!strstr(o7row, ",\"step_up: 1-2 asic, or 3 gpu_rig, or 26-85 office_pc\""))
+        fail_msg("outlet7's CSV row lacks its rigs: %s", o7row);
+    *o7end = '\n';
     const char *p = row + 1;
     for (int c = 0; c < 7; c++)
         p = strchr(p, ',') + 1;
@@ -1038,6 +1059,8 @@ static void test_run_data_folder(void **state)
     fclose(mem);
     assert_non_null(strstr(buf, "site campus"));
     assert_non_null(strstr(buf, "kWh a day is"));
+    assert_non_null(strstr(buf, "could be 1-2 asic, or 3 gpu_rig, or 26-85 office_pc (power alone "
+                                "cannot tell these apart)"));
     free(buf);
     an_result_free(&r);
 }
@@ -1101,6 +1124,16 @@ static void test_run_config(void **state)
             assert_non_null(strstr(in->ch.findings[k].explained_by, "research job-17"));
     for (size_t k = 0; k < o7->ch.n_findings; k++)
         explained += strcmp(o7->ch.findings[k].explained_by, "research job-17") == 0;
+    /* Rigs are for unexplained loads only. */
+    for (size_t k = 0; k < r.sites[0].n_channels; k++)
+        for (size_t j = 0; j < r.sites[0].channels[k].ch.n_findings; j++) {
+            const an_finding_t *f = &r.sites[0].channels[k].ch.findings[j];
+            if (f->explained_by[0]) {
+                assert_int_equal(f->n_rig_fits, 0);
+                assert_int_equal(f->rigs_max, 0);
+                assert_string_equal(f->rig_kind, "");
+            }
+        }
     assert_true(explained >= 1);
     assert_rel(r.sites[0].savings.kwh_per_day, 0.3 * 24, 0.05);
     assert_rel(r.sites[0].kwh, kwh[0], 1e-6); /* the inlet, not the outlets again */
@@ -1188,6 +1221,10 @@ static void fake_result(an_result_t *r, an_channel_result_t *ch, an_finding_t *f
     fd->rigs_min = 1900;
     fd->rigs_max = 2100;
     wa_strlcpy(fd->rig_kind, "asic", sizeof fd->rig_kind);
+    fd->rig_fits[0] = (an_rig_fit_t){"asic", 1900, 2100};
+    fd->rig_fits[1] = (an_rig_fit_t){"gpu_rig", 3900, 6200};
+    fd->n_rig_fits = 2;
+    fd->rig_basis = AN_RIG_POWER_ONLY;
     fd->excess_kwh = 148500.0 * 25;
     ch->ch.findings = fd;
     ch->ch.n_findings = 1;
@@ -1228,12 +1265,12 @@ static void test_report(void **state)
     static const struct {
         an_report_format_t fmt;
         int scale;
-        const char *must[6];
+        const char *must[7];
     } cases[] = {
         {AN_REPORT_MARKDOWN,
          0,
          {"# Unexplained electricity loads", "## Statement", "| county-a |", "## Method",
-          "Source: popular Chinese savings factors", NULL}},
+          "Source: popular Chinese savings factors", "| 1900-2100 asic, or 3900-6200 gpu_rig |"}},
         {AN_REPORT_HTML,
          1,
          {"<!DOCTYPE html>", "<table>", "county-b &lt;&amp;&gt;", "<li>Assumed: the audited",
