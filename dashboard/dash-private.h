@@ -149,6 +149,8 @@ int dd_run(dash_data_t *d, char (*sites)[SC_ID_MAX], size_t n, int64_t from, int
 struct cJSON;
 struct cJSON *dd_health(dash_data_t *d);
 const char *dd_default_factors(const dash_data_t *d);
+/* "sec.nsec" of the status file's mtime, or "none": part of cache keys of what shows health. */
+void dd_status_stamp(dash_data_t *d, char *buf, size_t len);
 /* Cached series responses (keyed by the request's text and the file's mtime). */
 char *dd_cache_get(dash_data_t *d, const char *key, time_t mtime, size_t *len);
 void dd_cache_put(dash_data_t *d, const char *key, time_t mtime, const char *body, size_t len);

@@ -288,7 +288,7 @@ static int link_sites(const char *data_dir, char (*sites)[SC_ID_MAX], size_t n, 
     if (!mkdtemp(tmp))
         return wa_err(err, errlen, "mkdtemp: %s", strerror(errno));
     for (size_t i = 0; i < n; i++) {
-        char src[SC_PATH_MAX + SC_ID_MAX + 2], dst[SC_PATH_MAX + SC_ID_MAX + 2];
+        char src[3 * SC_PATH_MAX + SC_ID_MAX + 3], dst[SC_PATH_MAX + SC_ID_MAX + 2];
         struct stat sb;
         snprintf(src, sizeof src, "%s/%s", data_dir, sites[i]);
         snprintf(dst, sizeof dst, "%s/%s", tmp, sites[i]);
@@ -476,6 +476,15 @@ cJSON *dd_health(dash_data_t *d)
     cJSON *copy = d->health ? cJSON_Duplicate(d->health, 1) : NULL;
     pthread_mutex_unlock(&d->lock);
     return copy;
+}
+
+void dd_status_stamp(dash_data_t *d, char *buf, size_t len)
+{
+    struct stat sb;
+    if (!d->status_file[0] || stat(d->status_file, &sb) < 0)
+        snprintf(buf, len, "none");
+    else
+        snprintf(buf, len, "%lld.%09ld", (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
 }
 
 /* ---- Response cache for series (LRU of CACHE_SLOTS) ---- */

@@ -174,7 +174,18 @@ static cJSON *findings_summary(const an_site_result_t *s)
 
 enum MHD_Result rt_sites(dash_req_t *r)
 {
+    /* The overview is the same for everyone until the analysis or the status file changes:
+     * served from the response cache, keyed by both. */
+    char key[96], stamp[48];
+    size_t len;
     dd_snap_t *s = dd_acquire(r->d->data);
+    dd_status_stamp(r->d->data, stamp, sizeof stamp);
+    snprintf(key, sizeof key, "sites|%llu|%s", (unsigned long long)s->gen, stamp);
+    char *cached = dd_cache_get(r->d->data, key, 0, &len);
+    if (cached) {
+        dd_release(r->d->data, s);
+        return dr_send_owned(r, 200, "application/json; charset=utf-8", cached, len, NULL);
+    }
     cJSON *health = dd_health(r->d->data);
     cJSON *hsites = health ? cJSON_DetachItemFromObjectCaseSensitive(health, "sites") : NULL;
     int cost = s->r.factors.tariff_per_kwh > 0;
@@ -216,7 +227,12 @@ enum MHD_Result rt_sites(dash_req_t *r)
     cJSON_AddNumberToObject(j, "skipped_files", (double)s->r.n_skipped);
     cJSON_Delete(hsites);
     dd_release(r->d->data, s);
-    return dr_json(r, 200, j);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text)
+        return dr_error(r, 500, I18N_INTERNAL, "memory");
+    dd_cache_put(r->d->data, key, 0, text, strlen(text));
+    return dr_send_owned(r, 200, "application/json; charset=utf-8", text, strlen(text), NULL);
 }
 
 enum MHD_Result rt_channels(dash_req_t *r)
