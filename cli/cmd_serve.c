@@ -41,14 +41,14 @@ static void usage(FILE *out)
 int cli_serve(int argc, char **argv)
 {
     static const struct option longs[] = {
-        {"config", required_argument, NULL, 'c'}, {"data", required_argument, NULL, 'd'},
-        {"users", required_argument, NULL, 'u'},  {"port", required_argument, NULL, 'p'},
-        {"bind", required_argument, NULL, 'b'},   {"status", required_argument, NULL, 's'},
-        {"www", required_argument, NULL, 'w'},    {"tls-cert", required_argument, NULL, 'C'},
+        {"config", required_argument, NULL, 'c'},  {"data", required_argument, NULL, 'd'},
+        {"users", required_argument, NULL, 'u'},   {"port", required_argument, NULL, 'p'},
+        {"bind", required_argument, NULL, 'b'},    {"status", required_argument, NULL, 's'},
+        {"www", required_argument, NULL, 'w'},     {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'}, {"factors", required_argument, NULL, 'f'},
-        {"tz", required_argument, NULL, 'z'},     {"refresh", required_argument, NULL, 'r'},
-        {"log", required_argument, NULL, 'l'},    {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+        {"tz", required_argument, NULL, 'z'},      {"refresh", required_argument, NULL, 'r'},
+        {"log", required_argument, NULL, 'l'},     {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     dash_opts_t o = {.port = 8080, .log = stderr};
     const char *config = NULL, *log_path = NULL;
     int opt, quiet = 0;
@@ -56,9 +56,15 @@ int cli_serve(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "qh", longs, NULL)) != -1) {
         switch (opt) {
-        case 'c': config = optarg; break;
-        case 'd': o.data_dir = optarg; break;
-        case 'u': o.users_file = optarg; break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'd':
+            o.data_dir = optarg;
+            break;
+        case 'u':
+            o.users_file = optarg;
+            break;
         case 'p':
             o.port = (int)strtol(optarg, &end, 10);
             if (*end || !*optarg || o.port < 0 || o.port > 65535) {
@@ -66,13 +72,27 @@ int cli_serve(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'b': o.bind = optarg; break;
-        case 's': o.status_file = optarg; break;
-        case 'w': o.www_dir = optarg; break;
-        case 'C': o.tls_cert = optarg; break;
-        case 'K': o.tls_key = optarg; break;
-        case 'f': o.factors = optarg; break;
-        case 'z': o.tz = optarg; break;
+        case 'b':
+            o.bind = optarg;
+            break;
+        case 's':
+            o.status_file = optarg;
+            break;
+        case 'w':
+            o.www_dir = optarg;
+            break;
+        case 'C':
+            o.tls_cert = optarg;
+            break;
+        case 'K':
+            o.tls_key = optarg;
+            break;
+        case 'f':
+            o.factors = optarg;
+            break;
+        case 'z':
+            o.tz = optarg;
+            break;
         case 'r':
             o.refresh_s = (int)strtol(optarg, &end, 10);
             if (*end || o.refresh_s < 1) {
@@ -80,10 +100,18 @@ int cli_serve(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'l': log_path = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'l':
+            log_path = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc || (!config && !o.data_dir) || !o.users_file || !o.tls_cert != !o.tls_key) {

@@ -50,11 +50,21 @@ int cli_useradd(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (opt) {
-        case 'u': users = optarg; break;
-        case 'r': role = optarg; break;
-        case 'l': lang = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'u':
+            users = optarg;
+            break;
+        case 'r':
+            role = optarg;
+            break;
+        case 'l':
+            lang = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     dash_role_t r;
@@ -63,7 +73,8 @@ int cli_useradd(int argc, char **argv)
         return 2;
     }
     if (dash_role_parse(role, &r) < 0) {
-        fprintf(stderr, "wattaudit useradd: role \"%s\": viewer, manager, officer or admin\n", role);
+        fprintf(stderr, "wattaudit useradd: role \"%s\": viewer, manager, officer or admin\n",
+                role);
         return 2;
     }
     char pw[256], again[256], err[512];

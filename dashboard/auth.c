@@ -167,7 +167,8 @@ dash_users_t *du_open(const char *path, char *err, size_t errlen)
     randombytes_buf(junk, sizeof junk);
     if (reload(u, err, errlen) < 0 ||
         crypto_pwhash_str_alg(u->dummy_hash, junk, sizeof junk, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
         if (!err[0])
             wa_err(err, errlen, "Argon2id: out of memory");
         du_close(u);
@@ -255,7 +256,8 @@ int dash_user_add(const char *path, const char *name, dash_role_t role, const ch
         return -1;
     char hash[crypto_pwhash_STRBYTES];
     if (crypto_pwhash_str_alg(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
         free(u);
         errno = ENOMEM;
         return wa_err(err, errlen, "Argon2id: out of memory");
@@ -279,8 +281,7 @@ int dash_user_add(const char *path, const char *name, dash_role_t role, const ch
             fprintf(f, "%s:%s:%s:%s\n", name, dash_role_name(role), l, hash);
             replaced = 1;
         } else
-            fprintf(f, "%s:%s:%s:%s\n", u[i].name, dash_role_name(u[i].role), u[i].lang,
-                    u[i].hash);
+            fprintf(f, "%s:%s:%s:%s\n", u[i].name, dash_role_name(u[i].role), u[i].lang, u[i].hash);
     }
     if (!replaced)
         fprintf(f, "%s:%s:%s:%s\n", name, dash_role_name(role), l, hash);

@@ -46,10 +46,24 @@ int dp_is_token(const char *s);
 /* ---- i18n.c: the server's own messages in both languages ---- */
 
 typedef enum {
-    I18N_BAD_PARAM, I18N_UNKNOWN_PARAM, I18N_NOT_FOUND, I18N_NO_SUCH_CHANNEL,
-    I18N_NO_SUCH_FINDING, I18N_NO_SUCH_SITE, I18N_LOGIN_REQUIRED, I18N_FORBIDDEN, I18N_CSRF,
-    I18N_BAD_LOGIN, I18N_RATE_LIMITED, I18N_METHOD, I18N_TOO_LARGE, I18N_BAD_FORM,
-    I18N_NO_DATA, I18N_INTERNAL, I18N_BAD_ORIGIN, I18N_COUNT_
+    I18N_BAD_PARAM,
+    I18N_UNKNOWN_PARAM,
+    I18N_NOT_FOUND,
+    I18N_NO_SUCH_CHANNEL,
+    I18N_NO_SUCH_FINDING,
+    I18N_NO_SUCH_SITE,
+    I18N_LOGIN_REQUIRED,
+    I18N_FORBIDDEN,
+    I18N_CSRF,
+    I18N_BAD_LOGIN,
+    I18N_RATE_LIMITED,
+    I18N_METHOD,
+    I18N_TOO_LARGE,
+    I18N_BAD_FORM,
+    I18N_NO_DATA,
+    I18N_INTERNAL,
+    I18N_BAD_ORIGIN,
+    I18N_COUNT_
 } i18n_msg_t;
 /* The message in lang ("en" or "zh-CN"; anything else = "en").  Static string, may contain
  * one %s for a parameter name. */
@@ -88,7 +102,7 @@ void dl_reset(dash_limiter_t *l, const char *key);
 typedef struct dash_session {
     char id[DS_TOKEN_LEN + 1];
     char csrf[DS_TOKEN_LEN + 1];
-    char user[64];          /* "" = not logged in (a visitor who may log in) */
+    char user[64]; /* "" = not logged in (a visitor who may log in) */
     dash_role_t role;
     char lang[8];
     int64_t created, last;
@@ -99,8 +113,8 @@ dash_sessions_t *ds_new(size_t max, int idle_s);
 void ds_free(dash_sessions_t *s);
 /* A new session with fresh random id and CSRF token, copied to out.  When full, the least
  * recently used session ends.  0, or -1. */
-int ds_create(dash_sessions_t *s, const char *user, dash_role_t role, const char *lang,
-              int64_t now, dash_session_t *out);
+int ds_create(dash_sessions_t *s, const char *user, dash_role_t role, const char *lang, int64_t now,
+              dash_session_t *out);
 /* 1 found (copied to out, last use updated), 0 absent or expired. */
 int ds_lookup(dash_sessions_t *s, const char *id, int64_t now, dash_session_t *out);
 int ds_set_lang(dash_sessions_t *s, const char *id, const char *lang);
@@ -111,7 +125,7 @@ int ds_token_equal(const char *a, const char *b);
 /* ---- data.c: the analysis, kept fresh, and the collector's status ---- */
 
 typedef struct dd_finding_ref {
-    char id[300];   /* "<channel id>:<index>" */
+    char id[300]; /* "<channel id>:<index>" */
     size_t site, channel, finding;
 } dd_finding_ref_t;
 
@@ -120,10 +134,10 @@ typedef struct dd_snap {
     an_result_t r;
     dd_finding_ref_t *findings;
     size_t n_findings;
-    int64_t computed;       /* real time of the analysis */
-    time_t newest_mtime;    /* newest channel file it saw */
+    int64_t computed;    /* real time of the analysis */
+    time_t newest_mtime; /* newest channel file it saw */
     uint64_t gen;
-    int refs;               /* guarded by the data's lock */
+    int refs; /* guarded by the data's lock */
 } dd_snap_t;
 
 typedef struct dash_data dash_data_t;
@@ -181,10 +195,10 @@ typedef struct dash_req {
     dash_session_t sess;
     const char *lang;
     char ip[64];
-    int status;             /* what was sent, for the log */
-    char cookie[200];       /* a Set-Cookie to send with the response, or "" */
-    int retry_after;        /* seconds for a Retry-After header, or 0 */
-    const char *allow;      /* methods for an Allow header (405), or NULL */
+    int status;        /* what was sent, for the log */
+    char cookie[200];  /* a Set-Cookie to send with the response, or "" */
+    int retry_after;   /* seconds for a Retry-After header, or 0 */
+    const char *allow; /* methods for an Allow header (405), or NULL */
 } dash_req_t;
 
 /* Sends body (copied) with status and content type; adds the security headers.  MHD_YES/NO. */

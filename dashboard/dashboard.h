@@ -31,23 +31,23 @@ const char *dash_role_name(dash_role_t r);
 int dash_role_parse(const char *s, dash_role_t *out);
 
 typedef struct dash_opts {
-    const siteconf_t *cfg;    /* borrowed for the server's life; NULL = data_dir alone */
-    const char *data_dir;     /* overrides cfg's storage.data_dir; required without cfg */
-    const char *status_file;  /* collector status (docs/collector.md); NULL = cfg's, "" = none */
-    const char *users_file;   /* required (docs/dashboard.md, "Users") */
-    const char *www_dir;      /* static pages and assets; required */
-    const char *bind;         /* address to listen on; NULL = "127.0.0.1" */
-    int port;                 /* 0 = a free port chosen by the kernel (see dash_port) */
-    const char *tls_cert;     /* PEM files; both or neither.  With them, HTTPS only */
+    const siteconf_t *cfg;   /* borrowed for the server's life; NULL = data_dir alone */
+    const char *data_dir;    /* overrides cfg's storage.data_dir; required without cfg */
+    const char *status_file; /* collector status (docs/collector.md); NULL = cfg's, "" = none */
+    const char *users_file;  /* required (docs/dashboard.md, "Users") */
+    const char *www_dir;     /* static pages and assets; required */
+    const char *bind;        /* address to listen on; NULL = "127.0.0.1" */
+    int port;                /* 0 = a free port chosen by the kernel (see dash_port) */
+    const char *tls_cert;    /* PEM files; both or neither.  With them, HTTPS only */
     const char *tls_key;
-    const char *factors;      /* default factor preset; NULL = "cn-grid-2022" */
-    const char *tz;           /* zone for sites without one; NULL = the config's, else TZ */
-    int refresh_s;            /* how often to look for new data; 0 = 30 */
-    int threads;              /* worker threads; 0 = 4 */
-    int login_max_failures;   /* failed logins per address or user name before 429; 0 = 5 */
-    int login_window_s;       /* ... within this many seconds; 0 = 900 */
-    int session_idle_s;       /* idle sessions end after this; 0 = 8 h */
-    FILE *log;                /* one line per request and per event; NULL = none */
+    const char *factors;    /* default factor preset; NULL = "cn-grid-2022" */
+    const char *tz;         /* zone for sites without one; NULL = the config's, else TZ */
+    int refresh_s;          /* how often to look for new data; 0 = 30 */
+    int threads;            /* worker threads; 0 = 4 */
+    int login_max_failures; /* failed logins per address or user name before 429; 0 = 5 */
+    int login_window_s;     /* ... within this many seconds; 0 = 900 */
+    int session_idle_s;     /* idle sessions end after this; 0 = 8 h */
+    FILE *log;              /* one line per request and per event; NULL = none */
 } dash_opts_t;
 
 typedef struct dash dash_t;

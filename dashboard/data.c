@@ -32,7 +32,7 @@ struct dash_data {
     pthread_cond_t wake;
     pthread_t thread;
     int thread_started, stopping;
-    siteconf_t cfg;          /* shallow copy of the caller's, data_dir overridden */
+    siteconf_t cfg; /* shallow copy of the caller's, data_dir overridden */
     int have_cfg;
     char data_dir[SC_PATH_MAX], status_file[SC_PATH_MAX], factors[600], tz[SC_ID_MAX];
     int refresh_s;
@@ -403,8 +403,7 @@ static cJSON *health_from(const char *text, int64_t now_real)
     const cJSON *stepped = cJSON_GetObjectItemCaseSensitive(st, "stepped");
     /* On a stepped clock the collector's time is the reference; on a real one, time goes on
      * while nobody writes the file. */
-    double now = cJSON_IsTrue(stepped) || !isfinite(written) ? clock
-                                                             : clock + (now_real - written);
+    double now = cJSON_IsTrue(stepped) || !isfinite(written) ? clock : clock + (now_real - written);
     cJSON_AddItemToObject(out, "written", rj_num(written));
     cJSON_AddItemToObject(out, "written_age_s",
                           rj_num(isfinite(written) ? now_real - written : NAN));
@@ -430,7 +429,7 @@ static cJSON *health_from(const char *text, int64_t now_real)
         const char *state =
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dev, "quarantined")) ? "quarantined"
             : isfinite(last_ok) && now - last_ok <= STALE_INTERVALS * interval ? "up"
-                                                                                : "stale";
+                                                                               : "stale";
         cJSON *cnt = cJSON_GetObjectItemCaseSensitive(s, state);
         cJSON_SetNumberValue(cnt, cnt->valuedouble + 1);
         cJSON *dj = cJSON_CreateObject();

@@ -9,8 +9,7 @@ static const struct {
 } messages[I18N_COUNT_] = {
     [I18N_BAD_PARAM] = {"parameter '%s' has a value that is not allowed here",
                         "参数“%s”的值不合法"},
-    [I18N_UNKNOWN_PARAM] = {"parameter '%s' is not known to this endpoint",
-                            "此接口不接受参数“%s”"},
+    [I18N_UNKNOWN_PARAM] = {"parameter '%s' is not known to this endpoint", "此接口不接受参数“%s”"},
     [I18N_NOT_FOUND] = {"no such page or endpoint: %s", "没有此页面或接口：%s"},
     [I18N_NO_SUCH_CHANNEL] = {"no such channel: %s", "没有此通道：%s"},
     [I18N_NO_SUCH_FINDING] = {"no such finding: %s", "没有此发现：%s"},

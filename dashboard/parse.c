@@ -237,8 +237,7 @@ const char *dp_lang_parse(const char *s)
     if (!s)
         return NULL;
     if (strncasecmp(s, "zh", 2) == 0 && (s[2] == '\0' || s[2] == '-' || s[2] == '_'))
-        return strncasecmp(s, "zh-tw", 5) == 0 || strncasecmp(s, "zh-hk", 5) == 0 ? NULL
-                                                                                : "zh-CN";
+        return strncasecmp(s, "zh-tw", 5) == 0 || strncasecmp(s, "zh-hk", 5) == 0 ? NULL : "zh-CN";
     if (strncasecmp(s, "en", 2) == 0 && (s[2] == '\0' || s[2] == '-' || s[2] == '_'))
         return "en";
     return NULL;

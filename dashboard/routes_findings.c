@@ -6,8 +6,8 @@
 
 #include "dashboard/dash-private.h"
 
-static const char *const sort_keys[] = {"onset", "size", "kwh", "score", "site", "kind", "class",
-                                        "channel", NULL};
+static const char *const sort_keys[] = {"onset", "size",  "kwh",     "score", "site",
+                                        "kind",  "class", "channel", NULL};
 
 struct sort_ctx {
     const dd_snap_t *s;
@@ -37,14 +37,29 @@ static int cmp_items(const void *pa, const void *pb)
     const an_finding_t *fa = fnd(s, a->ref), *fb = fnd(s, b->ref);
     int c = 0;
     switch (a->ctx->key) {
-    case 0: c = cmp_num((double)fa->onset, (double)fb->onset); break;
-    case 1: c = cmp_num(fa->step_w, fb->step_w); break;
-    case 2: c = cmp_num(fa->excess_kwh, fb->excess_kwh); break;
-    case 3: c = cmp_num(fa->score, fb->score); break;
-    case 4: c = strcmp(s->r.sites[a->ref->site].id, s->r.sites[b->ref->site].id); break;
-    case 5: c = strcmp(an_kind_name(fa->kind), an_kind_name(fb->kind)); break;
-    case 6: c = strcmp(fa->rig_kind, fb->rig_kind); break;
-    default: break;
+    case 0:
+        c = cmp_num((double)fa->onset, (double)fb->onset);
+        break;
+    case 1:
+        c = cmp_num(fa->step_w, fb->step_w);
+        break;
+    case 2:
+        c = cmp_num(fa->excess_kwh, fb->excess_kwh);
+        break;
+    case 3:
+        c = cmp_num(fa->score, fb->score);
+        break;
+    case 4:
+        c = strcmp(s->r.sites[a->ref->site].id, s->r.sites[b->ref->site].id);
+        break;
+    case 5:
+        c = strcmp(an_kind_name(fa->kind), an_kind_name(fb->kind));
+        break;
+    case 6:
+        c = strcmp(fa->rig_kind, fb->rig_kind);
+        break;
+    default:
+        break;
     }
     if (c == 0)
         c = strcmp(a->ref->id, b->ref->id); /* a total order: the same list every time */
@@ -53,8 +68,7 @@ static int cmp_items(const void *pa, const void *pb)
 
 static int kind_ok(const char *k)
 {
-    return strcmp(k, "flat_24x7") == 0 || strcmp(k, "step_up") == 0 ||
-           strcmp(k, "off_hours") == 0;
+    return strcmp(k, "flat_24x7") == 0 || strcmp(k, "step_up") == 0 || strcmp(k, "off_hours") == 0;
 }
 
 enum MHD_Result rt_findings(dash_req_t *r)

@@ -43,16 +43,16 @@ enum MHD_Result rt_report(dash_req_t *r)
     const char *dl = dr_arg(r, "download");
     if (dl && strcmp(dl, "0") != 0 && strcmp(dl, "1") != 0)
         return dr_error(r, 400, I18N_BAD_PARAM, "download");
-    const char *preset = dr_arg(r, "factors") ? dr_arg(r, "factors")
-                                              : dd_default_factors(r->d->data);
+    const char *preset =
+        dr_arg(r, "factors") ? dr_arg(r, "factors") : dd_default_factors(r->d->data);
     if (dr_arg(r, "factors") && (!dp_is_id(preset) || !preset_known(preset)))
         return dr_error(r, 400, I18N_BAD_PARAM, "factors");
     double tariff = 0;
     const char *cur = dr_arg(r, "currency");
     if (dr_arg(r, "tariff") && dp_parse_double(dr_arg(r, "tariff"), 0, 1000, &tariff) < 0)
         return dr_error(r, 400, I18N_BAD_PARAM, "tariff");
-    if (cur && (strlen(cur) != 3 || cur[0] < 'A' || cur[0] > 'Z' || cur[1] < 'A' ||
-                cur[1] > 'Z' || cur[2] < 'A' || cur[2] > 'Z'))
+    if (cur && (strlen(cur) != 3 || cur[0] < 'A' || cur[0] > 'Z' || cur[1] < 'A' || cur[1] > 'Z' ||
+                cur[2] < 'A' || cur[2] > 'Z'))
         return dr_error(r, 400, I18N_BAD_PARAM, "currency");
     if (cur && tariff <= 0)
         return dr_error(r, 400, I18N_BAD_PARAM, "tariff");

@@ -17,8 +17,8 @@
 static const struct {
     const char *ds, *unit;
 } sources[] = {
-    {"power", "W"},  {"energy", "Wh"}, {"voltage", "V"},   {"current", "A"},
-    {"pf", ""},      {"frequency", "Hz"}, {"util", "%"},
+    {"power", "W"}, {"energy", "Wh"},    {"voltage", "V"}, {"current", "A"},
+    {"pf", ""},     {"frequency", "Hz"}, {"util", "%"},
 };
 
 struct buf {

@@ -63,8 +63,8 @@ cJSON *rj_channel(const an_channel_result_t *c)
     cJSON_AddStringToObject(j, "name", c->name);
     cJSON_AddStringToObject(j, "role", an_role_name(c->role));
     cJSON_AddBoolToObject(j, "counted", c->counted);
-    cJSON_AddItemToObject(j, "kwh", rj_num(c->energy.method == AN_ENERGY_NONE ? NAN
-                                                                               : c->energy.kwh));
+    cJSON_AddItemToObject(j, "kwh",
+                          rj_num(c->energy.method == AN_ENERGY_NONE ? NAN : c->energy.kwh));
     cJSON_AddStringToObject(j, "method", an_energy_method_name(c->energy.method));
     cJSON_AddItemToObject(j, "mean_w", rj_num(c->energy.mean_w));
     cJSON_AddItemToObject(j, "coverage", rj_num(c->energy.coverage));

@@ -24,10 +24,9 @@ enum { NO_CSRF = 0, CSRF = 1 };
 static const char *const p_none[] = {NULL};
 static const char *const p_channels[] = {"site", NULL};
 static const char *const p_series[] = {"channel", "ds", "from", "to", "points", NULL};
-static const char *const p_findings[] = {"site",      "kind",       "class", "status",
-                                         "min_w",     "max_w",      "onset_from",
-                                         "onset_to",  "sort",       "order", "limit",
-                                         "offset",    NULL};
+static const char *const p_findings[] = {"site",  "kind",       "class",    "status", "min_w",
+                                         "max_w", "onset_from", "onset_to", "sort",   "order",
+                                         "limit", "offset",     NULL};
 static const char *const p_finding[] = {"id", NULL};
 static const char *const p_report[] = {"sites",    "from",   "to",       "factors", "tariff",
                                        "currency", "format", "download", NULL};
@@ -56,8 +55,8 @@ static const struct route {
 
 /* Content Security Policy: the pages load only their own scripts and styles, nothing inline,
  * nothing from elsewhere (the issue: nothing is fetched at run time). */
-#define CSP                                                                                    \
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "          \
+#define CSP                                                                                        \
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "              \
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 static void add_headers(dash_req_t *r, struct MHD_Response *resp, int api)
@@ -123,14 +122,22 @@ enum MHD_Result dr_json(dash_req_t *r, unsigned status, cJSON *j)
 }
 
 static const char *const msg_codes[I18N_COUNT_] = {
-    [I18N_BAD_PARAM] = "bad_param",       [I18N_UNKNOWN_PARAM] = "unknown_param",
-    [I18N_NOT_FOUND] = "not_found",       [I18N_NO_SUCH_CHANNEL] = "no_such_channel",
-    [I18N_NO_SUCH_FINDING] = "no_such_finding", [I18N_NO_SUCH_SITE] = "no_such_site",
-    [I18N_LOGIN_REQUIRED] = "login_required", [I18N_FORBIDDEN] = "forbidden",
-    [I18N_CSRF] = "csrf",                 [I18N_BAD_LOGIN] = "bad_login",
-    [I18N_RATE_LIMITED] = "rate_limited", [I18N_METHOD] = "method_not_allowed",
-    [I18N_TOO_LARGE] = "too_large",       [I18N_BAD_FORM] = "bad_form",
-    [I18N_NO_DATA] = "no_data",           [I18N_INTERNAL] = "internal",
+    [I18N_BAD_PARAM] = "bad_param",
+    [I18N_UNKNOWN_PARAM] = "unknown_param",
+    [I18N_NOT_FOUND] = "not_found",
+    [I18N_NO_SUCH_CHANNEL] = "no_such_channel",
+    [I18N_NO_SUCH_FINDING] = "no_such_finding",
+    [I18N_NO_SUCH_SITE] = "no_such_site",
+    [I18N_LOGIN_REQUIRED] = "login_required",
+    [I18N_FORBIDDEN] = "forbidden",
+    [I18N_CSRF] = "csrf",
+    [I18N_BAD_LOGIN] = "bad_login",
+    [I18N_RATE_LIMITED] = "rate_limited",
+    [I18N_METHOD] = "method_not_allowed",
+    [I18N_TOO_LARGE] = "too_large",
+    [I18N_BAD_FORM] = "bad_form",
+    [I18N_NO_DATA] = "no_data",
+    [I18N_INTERNAL] = "internal",
     [I18N_BAD_ORIGIN] = "bad_origin",
 };
 
@@ -162,8 +169,8 @@ void dr_session_cookie(dash_req_t *r, const char *id)
 {
     const char *secure = r->d->tls ? "; Secure" : "";
     if (id)
-        snprintf(r->cookie, sizeof r->cookie,
-                 "wa_session=%s; Path=/; HttpOnly; SameSite=Strict%s", id, secure);
+        snprintf(r->cookie, sizeof r->cookie, "wa_session=%s; Path=/; HttpOnly; SameSite=Strict%s",
+                 id, secure);
     else
         snprintf(r->cookie, sizeof r->cookie,
                  "wa_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s", secure);
@@ -178,8 +185,8 @@ static const char *content_type(const char *name)
     } types[] = {
         {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
         {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
-        {".json", "application/json"},          {".png", "image/png"},
-        {".txt", "text/plain; charset=utf-8"},  {".ico", "image/x-icon"},
+        {".json", "application/json"},         {".png", "image/png"},
+        {".txt", "text/plain; charset=utf-8"}, {".ico", "image/x-icon"},
     };
     const char *dot = strrchr(name, '.');
     for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
@@ -281,8 +288,7 @@ static int csrf_ok(dash_req_t *r)
 {
     const char *tok = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
     char form[DS_TOKEN_LEN + 2];
-    if (!tok && r->body &&
-        dp_form_get(r->body, r->body_len, "csrf", form, sizeof form) == 1)
+    if (!tok && r->body && dp_form_get(r->body, r->body_len, "csrf", form, sizeof form) == 1)
         tok = form;
     return r->has_session && tok && ds_token_equal(tok, r->sess.csrf);
 }
@@ -330,9 +336,8 @@ static enum MHD_Result dispatch(dash_req_t *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     dash_t *d = cls;
     (void)version;
@@ -362,8 +367,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    dash_req_t r = {.d = d, .conn = conn, .method = method, .path = url, .body = cs->body,
-                    .body_len = cs->len};
+    dash_req_t r = {
+        .d = d, .conn = conn, .method = method, .path = url, .body = cs->body, .body_len = cs->len};
     client_ip(conn, r.ip, sizeof r.ip);
     int64_t now = (int64_t)time(NULL);
     char sid[DS_TOKEN_LEN + 2];
@@ -371,16 +376,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (dp_cookie_get(cookie, "wa_session", sid, sizeof sid) == 1)
         r.has_session = ds_lookup(d->sessions, sid, now, &r.sess);
     r.lang = r.has_session ? r.sess.lang
-                           : dp_lang_negotiate(MHD_lookup_connection_value(
-                                 conn, MHD_HEADER_KIND, "Accept-Language"));
+                           : dp_lang_negotiate(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                           "Accept-Language"));
     enum MHD_Result rc = cs->too_large ? dr_error(&r, 413, I18N_TOO_LARGE, NULL) : dispatch(&r);
     if (d->log) {
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
         char when[32];
         pthread_mutex_lock(&d->log_lock);
-        fprintf(d->log, "%s %s %s %s %d %.2f ms %s\n", wa_time_format(now, "UTC", when, sizeof when),
-                r.ip, method, url, r.status, ms, r.has_session && r.sess.user[0] ? r.sess.user : "-");
+        fprintf(d->log, "%s %s %s %s %d %.2f ms %s\n",
+                wa_time_format(now, "UTC", when, sizeof when), r.ip, method, url, r.status, ms,
+                r.has_session && r.sess.user[0] ? r.sess.user : "-");
         fflush(d->log);
         pthread_mutex_unlock(&d->log_lock);
     }
@@ -440,8 +446,9 @@ dash_t *dash_start(const dash_opts_t *o, char *err, size_t errlen)
     if (!o || !o->users_file || !o->www_dir || (!o->cfg && !o->data_dir) ||
         !o->tls_cert != !o->tls_key || o->port < 0 || o->port > 65535) {
         errno = EINVAL;
-        wa_err(err, errlen, "a users file, a www folder, a config or data folder, and both or "
-                            "neither of the TLS certificate and key are needed");
+        wa_err(err, errlen,
+               "a users file, a www folder, a config or data folder, and both or "
+               "neither of the TLS certificate and key are needed");
         return NULL;
     }
     dash_t *d = calloc(1, sizeof *d);
@@ -469,8 +476,7 @@ dash_t *dash_start(const dash_opts_t *o, char *err, size_t errlen)
         wa_err(err, errlen, "out of memory");
         goto fail;
     }
-    dd_opts_t dopt = {o->cfg, o->data_dir, o->status_file, o->factors, o->tz, o->refresh_s,
-                      o->log};
+    dd_opts_t dopt = {o->cfg, o->data_dir, o->status_file, o->factors, o->tz, o->refresh_s, o->log};
     if (!(d->data = dd_open(&dopt, err, errlen)))
         goto fail;
 
@@ -506,13 +512,12 @@ dash_t *dash_start(const dash_opts_t *o, char *err, size_t errlen)
         {d->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, d->tls_key},
         {MHD_OPTION_END, 0, NULL},
     };
-    d->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
-        MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 4),
-        MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
-        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    d->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                         d, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned)(o->threads > 0 ? o->threads : 4), MHD_OPTION_CONNECTION_LIMIT,
+                         512u, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, d, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!d->mhd) {
         errno = EADDRINUSE;
         wa_err(err, errlen, "cannot listen on %s port %d (in use, or not allowed)", d->bind,

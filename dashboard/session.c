@@ -49,8 +49,8 @@ int ds_token_equal(const char *a, const char *b)
     return dp_is_token(a) && dp_is_token(b) && sodium_memcmp(a, b, DS_TOKEN_LEN) == 0;
 }
 
-int ds_create(dash_sessions_t *s, const char *user, dash_role_t role, const char *lang,
-              int64_t now, dash_session_t *out)
+int ds_create(dash_sessions_t *s, const char *user, dash_role_t role, const char *lang, int64_t now,
+              dash_session_t *out)
 {
     pthread_mutex_lock(&s->lock);
     dash_session_t *slot = NULL, *lru = &s->s[0];

@@ -194,10 +194,13 @@ static void write_data(fixture_t *f)
     char err[512];
     storage_t *st = storage_open(f->data, NULL, err, sizeof err);
     assert_non_null(st);
-    const storage_layout_t lay = {.step_s = STEP, .full_days = 35, .mid_step_s = 3600,
-                                  .mid_days = 40, .long_step_s = 86400, .long_days = 60};
-    static const char *const rel[] = {"alpha/pdu/outlet1", "alpha/pdu/outlet2",
-                                      "beta/meter/total"};
+    const storage_layout_t lay = {.step_s = STEP,
+                                  .full_days = 35,
+                                  .mid_step_s = 3600,
+                                  .mid_days = 40,
+                                  .long_step_s = 86400,
+                                  .long_days = 60};
+    static const char *const rel[] = {"alpha/pdu/outlet1", "alpha/pdu/outlet2", "beta/meter/total"};
     static const char *const ch[] = {"outlet1", "outlet2", "total"};
     for (int c = 0; c < 3; c++)
         assert_int_equal(storage_ensure(st, rel[c], &lay, T0, err, sizeof err), 0);
@@ -257,9 +260,14 @@ static int setup(void **state)
     struct stat sb;
     assert_int_equal(stat(f->users, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
-    dash_opts_t o = {.data_dir = f->data, .status_file = f->status, .users_file = f->users,
-                     .www_dir = WA_SOURCE_WWW_DIR, .tz = "UTC", .login_max_failures = 3,
-                     .login_window_s = 60, .threads = 2};
+    dash_opts_t o = {.data_dir = f->data,
+                     .status_file = f->status,
+                     .users_file = f->users,
+                     .www_dir = WA_SOURCE_WWW_DIR,
+                     .tz = "UTC",
+                     .login_max_failures = 3,
+                     .login_window_s = 60,
+                     .threads = 2};
     f->d = dash_start(&o, err, sizeof err);
     if (!f->d)
         fail_msg("dash_start: %s", err);
@@ -361,7 +369,8 @@ static void test_login_csrf(void **state)
         const char *error;
     } cases[] = {
         {"user=ada&password=" PASSWORD, NULL, NULL, 403, "csrf"},
-        {"user=ada&password=x&csrf=" "0000000000000000000000000000000000000000000000000000000000000000",
+        {"user=ada&password=x&csrf="
+         "0000000000000000000000000000000000000000000000000000000000000000",
          NULL, NULL, 403, "csrf"},
         {"user=ada&password=x&csrf=zz", NULL, NULL, 403, "csrf"},
         {"user=ada&password=x&csrf=%s", NULL, "Origin: http://evil.example", 403, "bad_origin"},
@@ -376,8 +385,8 @@ static void test_login_csrf(void **state)
         /* "%s" in the case is the right token (replaced by hand: the case is data). */
         const char *at = strstr(cases[i].body, "%s");
         if (at)
-            snprintf(body, sizeof body, "%.*s%s%s", (int)(at - cases[i].body), cases[i].body,
-                     csrf, at + 2);
+            snprintf(body, sizeof body, "%.*s%s%s", (int)(at - cases[i].body), cases[i].body, csrf,
+                     at + 2);
         else
             snprintf(body, sizeof body, "%s", cases[i].body);
         for (char *p = body; *p; p++)
@@ -642,8 +651,9 @@ static void test_findings(void **state)
     assert_int_equal(cJSON_GetObjectItem(j, "total")->valueint, 0);
     cJSON_Delete(j);
     for (int asc = 0; asc < 2; asc++) {
-        j = get_json(f, f->manager, asc ? "/api/findings?sort=size&order=asc"
-                                        : "/api/findings?sort=size&order=desc");
+        j = get_json(f, f->manager,
+                     asc ? "/api/findings?sort=size&order=asc"
+                         : "/api/findings?sort=size&order=desc");
         arr = cJSON_GetObjectItem(j, "findings");
         for (int i = 1; i < cJSON_GetArraySize(arr); i++) {
             double a = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, i - 1), "step_w")->valuedouble;
@@ -705,12 +715,12 @@ static void test_series(void **state)
     cJSON_Delete(j);
     /* The energy register, and a second identical request served the same (cached). */
     resp_t a, b;
-    assert_int_equal(http(f, "GET", "/api/series?channel=beta/meter/total&ds=energy", f->viewer,
-                          NULL, NULL, &a),
-                     200);
-    assert_int_equal(http(f, "GET", "/api/series?channel=beta/meter/total&ds=energy", f->viewer,
-                          NULL, NULL, &b),
-                     200);
+    assert_int_equal(
+        http(f, "GET", "/api/series?channel=beta/meter/total&ds=energy", f->viewer, NULL, NULL, &a),
+        200);
+    assert_int_equal(
+        http(f, "GET", "/api/series?channel=beta/meter/total&ds=energy", f->viewer, NULL, NULL, &b),
+        200);
     assert_int_equal(a.len, b.len);
     assert_memory_equal(a.body, b.body, a.len);
     resp_free(&a);
@@ -721,11 +731,12 @@ static void test_report(void **state)
 {
     fixture_t *f = *state;
     resp_t r;
-    assert_int_equal(http(f, "GET", "/api/report?sites=alpha&format=csv&download=1", f->officer,
-                          NULL, NULL, &r),
-                     200);
+    assert_int_equal(
+        http(f, "GET", "/api/report?sites=alpha&format=csv&download=1", f->officer, NULL, NULL, &r),
+        200);
     assert_non_null(strstr(r.headers, "Content-Type: text/csv"));
-    assert_non_null(strstr(r.headers, "Content-Disposition: attachment; filename=\"wattaudit-savings-"));
+    assert_non_null(
+        strstr(r.headers, "Content-Disposition: attachment; filename=\"wattaudit-savings-"));
     assert_non_null(strstr(r.body, "alpha,"));
     assert_null(strstr(r.body, "beta,")); /* only the site chosen */
     resp_free(&r);
@@ -790,8 +801,12 @@ static void test_tls(void **state)
         skip();
         return;
     }
-    dash_opts_t o = {.data_dir = f->data, .users_file = f->users, .www_dir = WA_SOURCE_WWW_DIR,
-                     .tls_cert = cert, .tls_key = key, .status_file = ""};
+    dash_opts_t o = {.data_dir = f->data,
+                     .users_file = f->users,
+                     .www_dir = WA_SOURCE_WWW_DIR,
+                     .tls_cert = cert,
+                     .tls_key = key,
+                     .status_file = ""};
     dash_t *d = dash_start(&o, err, sizeof err);
     if (!d)
         fail_msg("dash_start with TLS: %s", err);
@@ -823,8 +838,9 @@ static void test_parsers(void **state)
         int len;
         const char *out;
     } dec[] = {
-        {"a+b%20c", 5, "a b c"}, {"%e5%8f%82", 3, "\xe5\x8f\x82"}, {"%2", -1, NULL},
-        {"%zz", -1, NULL},       {"%00", -1, NULL},                  {"", 0, ""},
+        {"a+b%20c", 5, "a b c"}, {"%e5%8f%82", 3, "\xe5\x8f\x82"},
+        {"%2", -1, NULL},        {"%zz", -1, NULL},
+        {"%00", -1, NULL},       {"", 0, ""},
     };
     for (size_t i = 0; i < sizeof dec / sizeof dec[0]; i++) {
         int n = dp_urldecode(dec[i].in, strlen(dec[i].in), out, sizeof out);
@@ -855,17 +871,28 @@ static void test_parsers(void **state)
     static const struct {
         const char *h, *lang;
     } langs[] = {
-        {"zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"}, {"en-US,en;q=0.9", "en"},
-        {"fr-FR, zh;q=0.5, en;q=0.4", "zh-CN"}, {"de", "en"}, {"zh-TW", "en"},
-        {"en;q=0.1, zh;q=x", "en"}, {";;;,,,q=", "en"},
+        {"zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"},
+        {"en-US,en;q=0.9", "en"},
+        {"fr-FR, zh;q=0.5, en;q=0.4", "zh-CN"},
+        {"de", "en"},
+        {"zh-TW", "en"},
+        {"en;q=0.1, zh;q=x", "en"},
+        {";;;,,,q=", "en"},
     };
     for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++)
         assert_string_equal(dp_lang_negotiate(langs[i].h), langs[i].lang);
     static const struct {
         const char *id;
         int ok;
-    } ids[] = {{"campus/pdu-a/outlet7", 1}, {"a/b", 1}, {"a", 0}, {"a//b", 0}, {"a/../b", 0},
-               {"/a/b", 0}, {"a/b/", 0}, {"a/b c", 0}, {"a/b%2f", 0}};
+    } ids[] = {{"campus/pdu-a/outlet7", 1},
+               {"a/b", 1},
+               {"a", 0},
+               {"a//b", 0},
+               {"a/../b", 0},
+               {"/a/b", 0},
+               {"a/b/", 0},
+               {"a/b c", 0},
+               {"a/b%2f", 0}};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         assert_int_equal(dp_is_channel_id(ids[i].id), ids[i].ok);
     char items[4][SC_ID_MAX];
@@ -878,12 +905,18 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_anonymous),     cmocka_unit_test(test_login_csrf),
-        cmocka_unit_test(test_roles),         cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_sites_channels), cmocka_unit_test(test_findings),
-        cmocka_unit_test(test_series),        cmocka_unit_test(test_report),
-        cmocka_unit_test(test_language),      cmocka_unit_test(test_rate_limit),
-        cmocka_unit_test(test_tls),          cmocka_unit_test(test_parsers),
+        cmocka_unit_test(test_anonymous),
+        cmocka_unit_test(test_login_csrf),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_sites_channels),
+        cmocka_unit_test(test_findings),
+        cmocka_unit_test(test_series),
+        cmocka_unit_test(test_report),
+        cmocka_unit_test(test_language),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_parsers),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();
