@@ -21,6 +21,7 @@
 
 #include "analysis/analysis.h"
 #include "cli/cli.h"
+#include "dashboard/dashboard.h"
 #include "common/common.h"
 #include "meters/collect/collect.h"
 #include "meters/sim/sim.h"
@@ -250,17 +251,67 @@ out:
     return rc;
 }
 
+/* A demo login: user "demo", admin, with a fresh random password printed once. */
+static int demo_user(const char *dir, char *users, size_t ulen, char *pw, size_t pwlen)
+{
+    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789";
+    unsigned char raw[16];
+    char err[512];
+    FILE *r = fopen("/dev/urandom", "rb");
+    size_t n = pwlen - 1 < sizeof raw ? pwlen - 1 : sizeof raw;
+    if (!r || fread(raw, 1, n, r) != n) {
+        if (r)
+            fclose(r);
+        return -1;
+    }
+    fclose(r);
+    for (size_t i = 0; i < n; i++)
+        pw[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
+    pw[n] = '\0';
+    snprintf(users, ulen, "%s/users", dir);
+    unlink(users);
+    if (dash_user_add(users, "demo", DASH_ROLE_ADMIN, "en", pw, err, sizeof err) != 0) {
+        fprintf(stderr, "wattaudit demo: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Serves the dashboard over the demo's data until Ctrl-C. */
+static int serve(const siteconf_t *cfg, const char *dir, int port, volatile sig_atomic_t *stop)
+{
+    dash_opts_t o;
+    char users[1024], pw[13], err[1024];
+    if (demo_user(dir, users, sizeof users, pw, sizeof pw) != 0)
+        return 1;
+    memset(&o, 0, sizeof o);
+    o.cfg = cfg;
+    o.users_file = users;
+    o.www_dir = cli_www_dir();
+    o.port = port;
+    o.factors = "cn-popular";
+    printf("\nDashboard: log in as demo / %s (Ctrl-C stops it)\n", pw);
+    fflush(stdout);
+    if (dash_serve(&o, stop, stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "wattaudit demo: dashboard: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_demo(int argc, char **argv)
 {
     static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
                                           {"dir", required_argument, NULL, 'd'},
                                           {"days", required_argument, NULL, 'n'},
                                           {"verbose", no_argument, NULL, 'v'},
+                                          {"port", required_argument, NULL, 'p'},
+                                          {"no-serve", no_argument, NULL, 'N'},
                                           {NULL, 0, NULL, 0}};
     const char *config = access(WA_DEMO_CONFIG, R_OK) == 0 ? WA_DEMO_CONFIG : WA_SOURCE_DEMO_CONFIG;
     const char *dir = "wattaudit-demo";
     char err[1024], clock_path[1024], ready[1024], cmd[1200];
-    int days = 28, opt, rc = 1;
+    int days = 28, opt, rc = 1, port = 8080, no_serve = 0;
     wa_log_t log = {stderr, WA_LOG_WARN};
     siteconf_t *cfg = NULL;
     profile_set_t *ps = NULL;
@@ -281,10 +332,17 @@ int cli_demo(int argc, char **argv)
         case 'd': dir = optarg; break;
         case 'n': days = atoi(optarg); break;
         case 'v': log.level = WA_LOG_INFO; break;
+        case 'p': port = atoi(optarg); break;
+        case 'N': no_serve = 1; break;
         default:
-            fprintf(stderr, "usage: wattaudit demo [--config FILE] [--dir DIR] [--days N] [-v]\n");
+            fprintf(stderr, "usage: wattaudit demo [--config FILE] [--dir DIR] [--days N] "
+                            "[--port N | --no-serve] [-v]\n");
             return 2;
         }
+    }
+    if (port < 0 || port > 65535) {
+        fprintf(stderr, "wattaudit demo: --port must be 0..65535 (0: any free port)\n");
+        return 2;
     }
     if (days < 1 || days > 400) {
         fprintf(stderr, "wattaudit demo: --days must be 1..400\n");
@@ -379,6 +437,8 @@ int cli_demo(int argc, char **argv)
     }
     report(cfg, from, now);
     rc = analyse(cfg, dir, from, now);
+    if (rc == 0 && !no_serve && !*stop)
+        rc = serve(cfg, dir, port, stop);
 out:
     free(res.devices);
     wa_clock_close(sim_clk);
