@@ -257,6 +257,9 @@ typedef struct an_channel_result {
     char file[512];
     an_role_t role;         /* TOTAL: a device's total/inlet channel beside others (PART) */
     int parts_cover;        /* TOTAL: its parts' kWh add up to its own within 2 % */
+    int polled;             /* its power values are a polled meter's readings, each taken to
+                               hold until the next poll; 0: means over the step before their
+                               time, RRD's own convention (docs/analysis-json.md, "Readings") */
     int counted;            /* its energy and findings are in the site's sums */
     an_energy_t energy;
     int analyzed;           /* 0: the channel layer could not judge it; note says why */

@@ -3,9 +3,12 @@
  * else the integral of the known power steps.  Gaps are counted and listed, never filled: an
  * officer must be able to say which hours a figure does not cover.
  */
-#include "analysis/analysis.h"
+#include "analysis/site-private.h"
+
+#include "common/common.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *an_energy_method_name(an_energy_method_t m)
@@ -132,4 +135,49 @@ void an_energy_compute(const double *w, const double *e_wh, size_t n, int64_t st
         out->method = AN_ENERGY_POWER;
         out->kwh = out->kwh_integrated;
     }
+}
+
+const char *an_gap_position(const an_channel_result_t *c, int64_t to, const an_gap_t *g)
+{
+    if (g->from <= c->from)
+        return "start";
+    return g->to >= to ? "end" : "inside";
+}
+
+int an_gaps_describe(const an_channel_result_t *c, int64_t to, const char *tz, char *buf,
+                     size_t len)
+{
+    const an_energy_t *en = &c->energy;
+    size_t listed = en->n_gaps < AN_GAPS_LISTED ? en->n_gaps : AN_GAPS_LISTED;
+    char dur[32], t[32], where[192] = "";
+    const char *reg =
+        en->unbridged_gap_hours < en->gap_hours ? " (the energy register spans some)" : "";
+    if (len)
+        buf[0] = '\0';
+    if (!en->n_gaps)
+        return 0;
+    /* Short gaps in minutes: a step of a minute is not "0.0 h". */
+    if (en->gap_hours < 1.0)
+        snprintf(dur, sizeof dur, "%.0f min", en->gap_hours * 60.0);
+    else
+        snprintf(dur, sizeof dur, "%.1f h", en->gap_hours);
+    int at_start = !strcmp(an_gap_position(c, to, &en->gaps[0]), "start");
+    int at_end =
+        listed == en->n_gaps && !strcmp(an_gap_position(c, to, &en->gaps[listed - 1]), "end");
+    /* Data that begin late or stop early are said so: they are no hole in the middle. */
+    if (en->n_gaps == 1 && (at_start || at_end))
+        return snprintf(
+            buf, len, "1 gap: no data %s %s, the window's %s %s%s", at_start ? "before" : "after",
+            wa_time_format(at_start ? en->gaps[0].to : en->gaps[0].from, tz, t, sizeof t),
+            at_start ? "first" : "last", dur, reg);
+    size_t u = 0;
+    if (at_start)
+        u = (size_t)snprintf(where, sizeof where,
+                             ", the first at the window's start (no data before %s)",
+                             wa_time_format(en->gaps[0].to, tz, t, sizeof t));
+    if (at_end && u < sizeof where)
+        snprintf(where + u, sizeof where - u, ", the last at its end (no data after %s)",
+                 wa_time_format(en->gaps[listed - 1].from, tz, t, sizeof t));
+    return snprintf(buf, len, "%zu gap%s, %s%s%s", en->n_gaps, en->n_gaps == 1 ? "" : "s", dur,
+                    where, reg);
 }

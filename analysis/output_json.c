@@ -77,7 +77,7 @@ static cJSON *finding_json(const an_channel_result_t *c, const an_finding_t *f)
     return o;
 }
 
-static cJSON *channel_json(const an_channel_result_t *c)
+static cJSON *channel_json(const an_channel_result_t *c, int64_t to)
 {
     const an_energy_t *en = &c->energy;
     cJSON *o = cJSON_CreateObject();
@@ -100,6 +100,7 @@ static cJSON *channel_json(const an_channel_result_t *c)
     num(o, "power_coverage", en->power_coverage);
     num(o, "from", (double)c->from);
     cJSON_AddNumberToObject(o, "step", c->step);
+    cJSON_AddStringToObject(o, "power_values", c->polled ? "readings" : "means");
     cJSON_AddNumberToObject(o, "steps", (double)en->n_steps);
     cJSON *g = cJSON_AddObjectToObject(o, "gaps");
     cJSON_AddNumberToObject(g, "count", (double)en->n_gaps);
@@ -111,6 +112,7 @@ static cJSON *channel_json(const an_channel_result_t *c)
         num(x, "from", (double)en->gaps[i].from);
         num(x, "to", (double)en->gaps[i].to);
         cJSON_AddBoolToObject(x, "bridged", en->gaps[i].bridged);
+        cJSON_AddStringToObject(x, "at", an_gap_position(c, to, &en->gaps[i]));
         cJSON_AddItemToArray(list, x);
     }
     cJSON_AddBoolToObject(g, "truncated", en->n_gaps > AN_GAPS_LISTED);
@@ -178,7 +180,7 @@ cJSON *an_result_json(const an_result_t *r)
         cJSON_AddItemToObject(o, "savings", savings_json(&site->savings, cost));
         cJSON *chs = cJSON_AddArrayToObject(o, "channels");
         for (size_t i = 0; i < site->n_channels; i++)
-            cJSON_AddItemToArray(chs, channel_json(&site->channels[i]));
+            cJSON_AddItemToArray(chs, channel_json(&site->channels[i], site->to));
         cJSON_AddItemToArray(sites, o);
     }
     cJSON *t = cJSON_AddObjectToObject(root, "total");

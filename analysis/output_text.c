@@ -55,9 +55,11 @@ int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen)
             fprintf(out, "  %-32s %10s kWh  %-8s %5.1f%% known", c->id,
                     fmt(en->kwh, 4, a, sizeof a), an_energy_method_name(en->method),
                     100 * en->coverage);
-            if (en->n_gaps)
-                fprintf(out, "  %zu gaps %.1f h%s", en->n_gaps, en->gap_hours,
-                        en->unbridged_gap_hours < en->gap_hours ? " (register spans some)" : "");
+            if (en->n_gaps) {
+                char g[320];
+                an_gaps_describe(c, site->to, tz, g, sizeof g);
+                fprintf(out, "  %s", g);
+            }
             if (c->role != AN_ROLE_METER)
                 fprintf(out, "  [%s]", an_role_name(c->role));
             if (!c->analyzed)

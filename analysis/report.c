@@ -332,12 +332,13 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
                  "its parts. Its unexplained load is what its parts show when their energy adds "
                  "up to the total's within 2% (two class 1 meters), else the larger of what the "
                  "total and the parts show, so no load is counted twice.");
-    d->item(out, "Units: every kind of the rig catalogue (built in: GPU rig 1,000-1,500 W, "
-                 "ASIC 1,300-3,500 W, office PC 40-120 W of mining load, each widened by 5%) of "
-                 "which a whole number draws the finding's size. Power alone seldom tells the kinds "
-                 "apart, so all of them are listed; the first needs the fewest units. Loads "
-                 "running outside working hours only are given as office PCs. Explained "
-                 "findings get no estimate.");
+    d->item(out,
+            "Units: every kind of the rig catalogue (built in: GPU rig 1,000-1,500 W, "
+            "ASIC 1,300-3,500 W, office PC 40-120 W of mining load, each widened by 5%) of "
+            "which a whole number draws the finding's size. Power alone seldom tells the kinds "
+            "apart, so all of them are listed; the first needs the fewest units. Loads "
+            "running outside working hours only are given as office PCs. Explained "
+            "findings get no estimate.");
     d->item(out, "Savings: for each unexplained finding still running at the end of the period, "
                  "its energy divided by the days it ran; ended findings and findings explained by "
                  "a declared load are not counted.");
@@ -371,12 +372,16 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
                 continue;
             if (listed == 0)
                 d->list_begin(out);
-            snprintf(line, sizeof line,
-                     "%s: %.1f%% of the period known (%s); %zu gaps, %.1f h, of which %.1f h "
-                     "not bridged by the energy register%s%s",
-                     c->id, 100 * en->coverage, an_energy_method_name(en->method), en->n_gaps,
-                     en->gap_hours, en->unbridged_gap_hours,
-                     c->analyzed ? "" : "; not judged: ", c->analyzed ? "" : c->note);
+            char g[320];
+            an_gaps_describe(c, r->sites[s].to, r->sites[s].tz[0] ? r->sites[s].tz : NULL, g,
+                             sizeof g);
+            char unb[96] = "";
+            if (en->n_gaps)
+                snprintf(unb, sizeof unb, "; %.1f h of it not bridged by the energy register",
+                         en->unbridged_gap_hours);
+            snprintf(line, sizeof line, "%s: %.1f%% of the period known (%s)%s%s%s%s%s", c->id,
+                     100 * en->coverage, an_energy_method_name(en->method), en->n_gaps ? "; " : "",
+                     g, unb, c->analyzed ? "" : "; not judged: ", c->analyzed ? "" : c->note);
             d->item(out, line);
             listed++;
         }

@@ -170,9 +170,9 @@ int an_rig_estimate(const an_rig_t *cat, size_t n, double step_w, const char *on
         if (misfit(&cat[i], step_w, &nmin, &nmax) == 0.0)
             add_fit(f, cat[i].kind, nmin, nmax);
     }
-    f->rig_basis = best_miss > 0.0    ? AN_RIG_NEAREST
-                   : restrict_kind    ? AN_RIG_SCHEDULE
-                   : n_fit == 1       ? AN_RIG_ONLY_FIT
-                                      : AN_RIG_POWER_ONLY;
+    f->rig_basis = best_miss > 0.0 ? AN_RIG_NEAREST
+                   : restrict_kind ? AN_RIG_SCHEDULE
+                   : n_fit == 1    ? AN_RIG_ONLY_FIT
+                                   : AN_RIG_POWER_ONLY;
     return best_miss == 0.0;
 }

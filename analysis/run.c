@@ -405,6 +405,19 @@ static void warn_unreadable(const an_run_opts_t *o, an_result_t *r, const an_cha
     warn_skip(o, r, err);
 }
 
+/* A polled meter's file (docs/analysis-json.md, "Readings"): the row RRD stamps T holds the
+ * power and energy read at T.  The power read at a poll is taken to hold until the next one,
+ * so the row becomes the step that starts at T, (T, T + step]; the register at that step's end
+ * is the next row's.  Everything after this works on steps in RRD's own convention. */
+static void as_held_readings(storage_series_t *p, double *e)
+{
+    p->start += p->step;
+    if (e && p->n) {
+        memmove(e, e + 1, (p->n - 1) * sizeof *e);
+        e[p->n - 1] = NAN;
+    }
+}
+
 static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
                             const an_site_result_t *site, an_result_t *r, an_channel_result_t *c,
                             int *usable)
@@ -413,22 +426,28 @@ static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
     storage_series_t p;
     const char *tz = site->tz;
     *usable = 0;
-    if (storage_fetch(c->file, NULL, "AVERAGE", site->from, site->to, 0, rrdcached, &p, err,
+    /* From a second before the window: a polled meter's reading at its start is the first
+     * one the window needs. */
+    if (storage_fetch(c->file, NULL, "AVERAGE", site->from - 1, site->to, 0, rrdcached, &p, err,
                       sizeof err) < 0) {
         warn_skip(o, r, err);
         return;
     }
     *usable = 1;
     c->step = p.step;
-    double *e = fetch_register(c->file, &p, site->from, site->to, rrdcached);
+    double *e = fetch_register(c->file, &p, site->from - 1, site->to, rrdcached);
+    if (c->polled)
+        as_held_readings(&p, e);
     /* A default window does not reach back past the channel's first data: the time before a
-     * meter was installed is no gap.  A window given with --from is kept whole. */
+     * meter was installed is no gap.  A window given with --from is kept whole.  The first
+     * data: a step whose power is known, or whose energy the register gives (a reading at
+     * each end). */
     c->from = site->from;
     for (size_t i = 0; o->from == 0 && i < p.n; i++) {
         int64_t t = p.start + (int64_t)(i + 1) * p.step;
         if (t - p.step < site->from || t > site->to)
             continue;
-        if (!isnan(p.v[i]) || (e && !isnan(e[i]))) {
+        if (!isnan(p.v[i]) || (e && i > 0 && !isnan(e[i - 1]) && !isnan(e[i]))) {
             c->from = t - p.step;
             break;
         }
@@ -476,19 +495,45 @@ static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
     free(p.v);
 }
 
-/* A site's window: `to` defaults to the newest last update among its files (sites whose data
+/* Whether a file holds a polled meter's readings, and where its data end: its last update,
+ * and for readings, which hold until the next poll, one step later.  A file whose last update
+ * carries an energy register reading was written by the collector from a meter (or a UPS it
+ * integrates); imports have no register (docs/analysis-json.md, "Readings").  0, or -1 for a
+ * file that cannot be read. */
+static int probe_channel(an_channel_result_t *c, const char *rrdcached, int64_t *end)
+{
+    storage_sample_t last;
+    storage_series_t p;
+    char e[256];
+    int64_t t;
+    if (storage_last(c->file, &t, &last, e, sizeof e) != 0)
+        return -1;
+    c->polled = isfinite(last.v[STORAGE_DS_ENERGY]);
+    *end = t;
+    /* The step of the finest archive, from the last row alone. */
+    if (c->polled && t > 0 &&
+        storage_fetch(c->file, NULL, "AVERAGE", t - 1, t, 0, rrdcached, &p, e, sizeof e) == 0) {
+        *end = t + p.step;
+        free(p.v);
+    }
+    return 0;
+}
+
+/* A site's window: `to` defaults to the newest data end among its files (sites whose data
  * ended at different times each get their own last 28 days), `from` to 28 days before `to`. */
-static int window(const an_run_opts_t *o, an_site_result_t *s, char *err, size_t errlen)
+static int window(const an_run_opts_t *o, const char *rrdcached, an_site_result_t *s, char *err,
+                  size_t errlen)
 {
     s->from = o->from;
     s->to = o->to;
+    int64_t newest = 0;
+    for (size_t i = 0; i < s->n_channels; i++) {
+        int64_t t;
+        if (probe_channel(&s->channels[i], rrdcached, &t) == 0 && t > newest)
+            newest = t;
+    }
     if (s->to == 0) {
-        for (size_t i = 0; i < s->n_channels; i++) {
-            int64_t t;
-            char e[256];
-            if (storage_last(s->channels[i].file, &t, NULL, e, sizeof e) == 0 && t > s->to)
-                s->to = t;
-        }
+        s->to = newest;
         if (s->to == 0)
             return 1; /* nothing readable: every channel will be warned about */
     }
@@ -519,7 +564,7 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
         /* A site without a zone of its own (always so with --data) takes the run's. */
         if (!out->sites[s].tz[0] && o->channel.tz)
             wa_strlcpy(out->sites[s].tz, o->channel.tz, sizeof out->sites[s].tz);
-        int w = window(o, &out->sites[s], err, errlen);
+        int w = window(o, rrdcached, &out->sites[s], err, errlen);
         if (w < 0)
             rc = -1;
         else if (w == 0 && (out->from == 0 || out->sites[s].from < out->from))

@@ -27,6 +27,16 @@ struct cJSON *an_result_json(const an_result_t *r);
 /* A CSV field: quoted when it holds a separator, a quote or a line break. */
 void an_csv_field(FILE *out, const char *s);
 
+/* Where gap g of channel c lies in its window (c->from, to]: "start" if it begins the window,
+ * "end" if it ends it (data that begin late or stop early), else "inside". */
+const char *an_gap_position(const an_channel_result_t *c, int64_t to, const an_gap_t *g);
+
+/* A channel's gaps for people: "3 gaps, 5.1 h", "1 gap: no data before 2026-11-02 00:01, the
+ * window's first 1 min" (data that begin late or stop early are said so); "" without gaps.
+ * Times in tz.  Returns the length written, as snprintf. */
+int an_gaps_describe(const an_channel_result_t *c, int64_t to, const char *tz, char *buf,
+                     size_t len);
+
 /* 1 if a finding of channel c still runs at the end of its data (its savings count). */
 int an_finding_active(const an_channel_result_t *c, const an_finding_t *f);
 
