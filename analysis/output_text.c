@@ -31,6 +31,27 @@ static void finding(FILE *out, const an_channel_result_t *c, const an_finding_t 
     }
 }
 
+/* 1 if every channel of the site has the same gaps, so that they are said once: a collection
+ * that began after the window's start shows the same minute missing on every channel. */
+static int same_gaps(const an_site_result_t *site)
+{
+    if (site->n_channels < 2 || !site->channels[0].energy.n_gaps)
+        return 0;
+    const an_energy_t *a = &site->channels[0].energy;
+    if (a->n_gaps > AN_GAPS_LISTED)
+        return 0;
+    for (size_t i = 1; i < site->n_channels; i++) {
+        const an_energy_t *b = &site->channels[i].energy;
+        if (site->channels[i].from != site->channels[0].from || b->n_gaps != a->n_gaps)
+            return 0;
+        for (size_t g = 0; g < a->n_gaps; g++)
+            if (b->gaps[g].from != a->gaps[g].from || b->gaps[g].to != a->gaps[g].to ||
+                b->gaps[g].bridged != a->gaps[g].bridged)
+                return 0;
+    }
+    return 1;
+}
+
 int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen)
 {
     char a[32], b[32], c1[32], d[32];
@@ -49,13 +70,19 @@ int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen)
             fprintf(out, "  (%s .. %s UTC)", wa_time_format(site->from, "UTC", a, sizeof a),
                     wa_time_format(site->to, "UTC", b, sizeof b));
         fputc('\n', out);
+        int shared = same_gaps(site);
+        if (shared) {
+            char g[320];
+            an_gaps_describe(&site->channels[0], site->to, tz, g, sizeof g);
+            fprintf(out, "  every channel: %s\n", g);
+        }
         for (size_t i = 0; i < site->n_channels; i++) {
             const an_channel_result_t *c = &site->channels[i];
             const an_energy_t *en = &c->energy;
             fprintf(out, "  %-32s %10s kWh  %-8s %5.1f%% known", c->id,
                     fmt(en->kwh, 4, a, sizeof a), an_energy_method_name(en->method),
                     100 * en->coverage);
-            if (en->n_gaps) {
+            if (en->n_gaps && !shared) {
                 char g[320];
                 an_gaps_describe(c, site->to, tz, g, sizeof g);
                 fprintf(out, "  %s", g);

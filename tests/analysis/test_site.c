@@ -1098,7 +1098,9 @@ static void test_window_edges(void **state)
     storage_t *st = storage_open(data, NULL, err, sizeof err);
     assert_non_null(st);
     const storage_layout_t lay = {.step_s = R_STEP, .full_days = 35};
-    assert_int_equal(storage_ensure(st, "demo/meter/total", &lay, R_T0 - 1, err, sizeof err), 0);
+    static const char *const rel[2] = {"demo/meter/total", "demo/meter/l1"};
+    for (int c = 0; c < 2; c++)
+        assert_int_equal(storage_ensure(st, rel[c], &lay, R_T0 - 1, err, sizeof err), 0);
     double wh = 0;
     for (int i = 0; i < R_N; i++) {
         storage_sample_t smp;
@@ -1107,7 +1109,8 @@ static void test_window_edges(void **state)
         smp.v[STORAGE_DS_POWER] = 500.0;
         smp.v[STORAGE_DS_ENERGY] = wh;
         wh += 500.0 * R_STEP / 3600.0;
-        assert_int_equal(storage_put(st, "demo/meter/total", R_T0 + (int64_t)i * R_STEP, &smp), 0);
+        for (int c = 0; c < 2; c++)
+            assert_int_equal(storage_put(st, rel[c], R_T0 + (int64_t)i * R_STEP, &smp), 0);
     }
     assert_int_equal(storage_flush(st, err, sizeof err), 0);
     storage_close(st);
@@ -1119,8 +1122,8 @@ static void test_window_edges(void **state)
         const char *text; /* in the text output */
     } cases[] = {
         {R_T0, R_T0 + (int64_t)R_N * R_STEP, R_T0, 1,
-         "1 gap: no data before 2023-11-15 00:01, the window's first 1 min"},
-        {0, 0, R_T0 + R_STEP, 0, "100.0% known\n"},
+         "  every channel: 1 gap: no data before 2023-11-15 00:01, the window's first 1 min\n"},
+        {0, 0, R_T0 + R_STEP, 0, "100.0% known  [total]\n"},
         /* A window that ends 10 minutes after the data and starts with the first reading. */
         {R_T0 + R_STEP, R_T0 + (int64_t)R_N * R_STEP + 600, R_T0 + R_STEP, 1,
          "1 gap: no data after 2023-12-13 00:00, the window's last 10 min"},
@@ -1162,9 +1165,9 @@ static void test_window_edges(void **state)
         fclose(mem);
         cJSON *doc = cJSON_Parse(buf);
         assert_non_null(doc);
-        assert_string_equal(jget(doc, "sites.0.channels.0.power_values")->valuestring, "readings");
+        assert_string_equal(jget(doc, "sites.0.channels.1.power_values")->valuestring, "readings");
         if (cases[k].gaps)
-            assert_string_equal(jget(doc, "sites.0.channels.0.gaps.list.0.at")->valuestring,
+            assert_string_equal(jget(doc, "sites.0.channels.1.gaps.list.0.at")->valuestring,
                                 cases[k].from == R_T0 ? "start" : "end");
         cJSON_Delete(doc);
         free(buf);
