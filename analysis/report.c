@@ -376,7 +376,10 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
             an_gaps_describe(c, r->sites[s].to, r->sites[s].tz[0] ? r->sites[s].tz : NULL, g,
                              sizeof g);
             char unb[96] = "";
-            if (en->n_gaps)
+            if (en->n_gaps && en->unbridged_gap_hours < 1.0)
+                snprintf(unb, sizeof unb, "; %.0f min of it not bridged by the energy register",
+                         en->unbridged_gap_hours * 60.0);
+            else if (en->n_gaps)
                 snprintf(unb, sizeof unb, "; %.1f h of it not bridged by the energy register",
                          en->unbridged_gap_hours);
             snprintf(line, sizeof line, "%s: %.1f%% of the period known (%s)%s%s%s%s%s", c->id,

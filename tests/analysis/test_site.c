@@ -1323,7 +1323,10 @@ static void fake_result(an_result_t *r, an_channel_result_t *ch, an_finding_t *f
     ch->energy.method = AN_ENERGY_POWER;
     ch->energy.kwh = 1e6;
     ch->energy.coverage = 0.99;
+    ch->from = r->from;
     ch->energy.n_gaps = 2;
+    ch->energy.gaps[0] = (an_gap_t){R_T0 + 86400, R_T0 + 86400 + 3 * 3600, 0};
+    ch->energy.gaps[1] = (an_gap_t){R_T0 + 5 * 86400, R_T0 + 5 * 86400 + 13320, 0};
     ch->energy.gap_hours = 6.7;
     ch->energy.unbridged_gap_hours = 6.7;
     fd->kind = AN_STEP_UP;
@@ -1377,12 +1380,14 @@ static void test_report(void **state)
     static const struct {
         an_report_format_t fmt;
         int scale;
-        const char *must[7];
+        const char *must[8];
     } cases[] = {
         {AN_REPORT_MARKDOWN,
          0,
          {"# Unexplained electricity loads", "## Statement", "| county-a |", "## Method",
-          "Source: popular Chinese savings factors", "| 1900-2100 asic, or 3900-6200 gpu_rig |"}},
+          "Source: popular Chinese savings factors", "| 1900-2100 asic, or 3900-6200 gpu_rig |",
+          "county-a/pdu/outlet7: 99.0% of the period known (power); 2 gaps, 6.7 h; 6.7 h of it not "
+          "bridged by the energy register"}},
         {AN_REPORT_HTML,
          1,
          {"<!DOCTYPE html>", "<table>", "county-b &lt;&amp;&gt;", "<li>Assumed: the audited",
