@@ -170,7 +170,9 @@ int collect_run(const siteconf_t *cfg, const profile_set_t *ps, const collect_op
         /* Stepped time polls on the interval's grid from the start; real time starts at once
          * and then keeps to the grid.  A UPS is always read in real time. */
         d->next_due = wa_clock_is_stepped(c->clock) && !d->usb ? ceil(t / iv) * iv : t;
-        if (device_open_storage(d, (int64_t)floor(t) - 1, err, errlen) != 0) {
+        /* A new file starts one interval before the first poll, so that the first reading
+         * fills a whole step instead of 1 s of one (which RRD would leave unknown). */
+        if (device_open_storage(d, (int64_t)floor(t) - (int64_t)iv, err, errlen) != 0) {
             int e = errno;
             teardown(c);
             errno = e;
