@@ -121,6 +121,9 @@ typedef struct an_finding {
     double excess_kwh;      /* energy of the load from onset to end */
     double score;           /* 0..1 */
     char explained_by[128]; /* "" = unexplained; else the declaration that covers it */
+    int estimated;          /* 1: some of the power behind it was estimated, not measured (a
+                               UPS that reports only percent load; docs/rrd-layout.md) */
+    char estimated_how[96]; /* how it was estimated: "load % x nominal 600 W (device)" */
     an_evidence_t evidence[AN_EVIDENCE_MAX];
     size_t n_evidence;
 } an_finding_t;

@@ -63,6 +63,9 @@ static cJSON *finding_json(const an_channel_result_t *c, const an_finding_t *f)
         cJSON_AddStringToObject(o, "explained_by", f->explained_by);
     else
         cJSON_AddNullToObject(o, "explained_by");
+    cJSON_AddBoolToObject(o, "estimated", f->estimated);
+    if (f->estimated)
+        cJSON_AddStringToObject(o, "estimated_how", f->estimated_how);
     cJSON *ev = cJSON_AddArrayToObject(o, "evidence");
     for (size_t i = 0; i < f->n_evidence && i < AN_EVIDENCE_MAX; i++) {
         const an_evidence_t *e = &f->evidence[i];

@@ -23,6 +23,9 @@ static void finding(FILE *out, const an_channel_result_t *c, const an_finding_t 
     else if (!an_finding_active(c, f))
         fprintf(out, "  (ended %s)", wa_time_format(f->end, tz, b, sizeof b));
     fputc('\n', out);
+    if (f->estimated)
+        fprintf(out, "                 power estimated, not measured: %s\n",
+                f->estimated_how[0] ? f->estimated_how : "see the channel's .meta.json");
     /* Every kind that fits, on a line of its own: power alone seldom tells them apart. */
     if (f->n_rig_fits) {
         char fits[256];

@@ -8,6 +8,7 @@
 #include "common/common.h"
 #include "storage/storage.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -418,6 +419,71 @@ static void as_held_readings(storage_series_t *p, double *e)
     }
 }
 
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer the caller frees;
+ * NULL if it is missing, unreadable or larger. */
+static char *read_small_file(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+    if (!f)
+        return NULL;
+    buf = malloc(max + 1);
+    n = buf ? fread(buf, 1, max + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > max) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The collector's sidecar (docs/rrd-layout.md, "The sidecar"): periods in which a UPS's power
+ * was estimated from its percent load.  Every finding that overlaps one says so, with how. */
+static void mark_estimated(an_channel_result_t *c, FILE *warn)
+{
+    char path[sizeof c->file + 16];
+    size_t len = strlen(c->file);
+    cJSON *root, *periods, *per;
+    char *text;
+
+    if (len < 4 || strcmp(c->file + len - 4, ".rrd") != 0 || !c->ch.n_findings)
+        return;
+    snprintf(path, sizeof path, "%.*s.meta.json", (int)(len - 4), c->file);
+    if (!(text = read_small_file(path, 1 << 20)))
+        return; /* no sidecar: measured */
+    root = cJSON_Parse(text);
+    free(text);
+    periods = root ? cJSON_GetObjectItem(root, "periods") : NULL;
+    if (!cJSON_IsArray(periods)) {
+        fprintf(warn, "wattaudit: %s: not a sidecar the collector wrote; its channel is taken "
+                      "as measured\n", path);
+        cJSON_Delete(root);
+        return;
+    }
+    cJSON_ArrayForEach(per, periods)
+    {
+        const cJSON *pw = cJSON_GetObjectItem(per, "power"), *how = cJSON_GetObjectItem(per, "how");
+        const cJSON *from = cJSON_GetObjectItem(per, "from"), *to = cJSON_GetObjectItem(per, "to");
+        double t0, t1;
+        if (!cJSON_IsString(pw) || strcmp(pw->valuestring, "estimated") != 0 ||
+            !cJSON_IsNumber(from))
+            continue;
+        t0 = from->valuedouble;
+        t1 = cJSON_IsNumber(to) ? to->valuedouble : INFINITY;
+        for (size_t k = 0; k < c->ch.n_findings; k++) {
+            an_finding_t *f = &c->ch.findings[k];
+            if ((double)f->onset < t1 && (double)f->end >= t0) {
+                f->estimated = 1;
+                if (cJSON_IsString(how))
+                    wa_strlcpy(f->estimated_how, how->valuestring, sizeof f->estimated_how);
+            }
+        }
+    }
+    cJSON_Delete(root);
+}
+
 static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
                             const an_site_result_t *site, an_result_t *r, an_channel_result_t *c,
                             int *usable)
@@ -479,6 +545,7 @@ static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
     if (an_channel_analyze(p.v + i0, i1 - i0, p.start + (int64_t)i0 * p.step, p.step, &co, &c->ch,
                            err, sizeof err) == 0) {
         c->analyzed = 1;
+        mark_estimated(c, o->warn ? o->warn : stderr);
         for (size_t k = 0; k < c->ch.n_findings; k++) {
             const an_finding_t *f = &c->ch.findings[k];
             if (f->explained_by[0])

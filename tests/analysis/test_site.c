@@ -1185,6 +1185,19 @@ static void test_run_config(void **state)
     snprintf(data, sizeof data, "%s/data", fx->dir);
     double kwh[3];
     write_collector_files(data, kwh);
+    /* outlet7's power was estimated from a UPS's percent load over the whole run (the
+     * collector's sidecar, docs/rrd-layout.md): its findings must say so; the inlet's not. */
+    {
+        char meta[256];
+        snprintf(meta, sizeof meta, "%s/campus/pdu/outlet7.meta.json", data);
+        FILE *mf = fopen(meta, "w");
+        assert_non_null(mf);
+        fprintf(mf, "{\"version\": 1, \"source\": \"usb-hid\", \"power\": \"estimated\", "
+                    "\"periods\": [{\"from\": %lld, \"to\": null, \"power\": \"estimated\", "
+                    "\"how\": \"load %% x nominal 600 W (device)\"}]}\n",
+                (long long)R_T0);
+        fclose(mf);
+    }
     char conf[2048];
     snprintf(conf, sizeof conf,
              "timezone = \"Asia/Shanghai\";\n"
@@ -1234,8 +1247,13 @@ static void test_run_config(void **state)
     for (size_t k = 0; k < in->ch.n_findings; k++)
         if (in->ch.findings[k].kind == AN_STEP_UP)
             assert_non_null(strstr(in->ch.findings[k].explained_by, "research job-17"));
-    for (size_t k = 0; k < o7->ch.n_findings; k++)
+    for (size_t k = 0; k < o7->ch.n_findings; k++) {
         explained += strcmp(o7->ch.findings[k].explained_by, "research job-17") == 0;
+        assert_int_equal(o7->ch.findings[k].estimated, 1);
+        assert_string_equal(o7->ch.findings[k].estimated_how, "load % x nominal 600 W (device)");
+    }
+    for (size_t k = 0; k < in->ch.n_findings; k++)
+        assert_int_equal(in->ch.findings[k].estimated, 0);
     /* Rigs are for unexplained loads only. */
     for (size_t k = 0; k < r.sites[0].n_channels; k++)
         for (size_t j = 0; j < r.sites[0].channels[k].ch.n_findings; j++) {
