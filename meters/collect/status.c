@@ -139,9 +139,8 @@ int status_write(collector_t *c, char *err, size_t errlen)
 {
     cJSON *root, *devs, *sto;
     storage_stats_t ss;
-    char *text, tmp[SC_PATH_MAX + 32];
-    FILE *f;
-    int rc = 0;
+    char *text;
+    int rc;
 
     if (!c->status_file || !c->status_file[0])
         return 0;
@@ -175,27 +174,7 @@ int status_write(collector_t *c, char *err, size_t errlen)
     cJSON_Delete(root);
     if (!text)
         return wa_err(err, errlen, "out of memory");
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", c->status_file, (long)getpid());
-    f = fopen(tmp, "w");
-    if (!f) {
-        int e = errno;
-        free(text);
-        errno = e;
-        return wa_err(err, errlen, "%s: %s", tmp, strerror(e));
-    }
-    if (fputs(text, f) == EOF || fputc('\n', f) == EOF || fflush(f) != 0 ||
-        fsync(fileno(f)) != 0) {
-        int e = errno;
-        fclose(f);
-        unlink(tmp);
-        errno = e;
-        rc = wa_err(err, errlen, "%s: %s", tmp, strerror(e));
-    } else if (fclose(f) != 0 || rename(tmp, c->status_file) != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        rc = wa_err(err, errlen, "%s: %s", c->status_file, strerror(e));
-    }
+    rc = wa_file_write_atomic(c->status_file, text, strlen(text), err, errlen);
     free(text);
     return rc;
 }
