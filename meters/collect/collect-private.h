@@ -4,7 +4,6 @@
  *
  *   plan.c     which registers to read and in which requests (pure functions)
  *   energy.c   the continuous energy counter (pure functions)
- *   sunspec.c  finding a SunSpec model's base address, read-only
  *   device.c   setting up one device: channels, rows, resume from storage
  *   poll.c     one bounded poll of one device
  *   usb.c      USB HID power devices: setup, one poll, energy from power
@@ -23,6 +22,7 @@
 
 #include "meters/collect/collect.h"
 #include "meters/mbus/mbus.h"
+#include "meters/sunspec/sunspec.h"
 #include "meters/usbhid/usbhid.h"
 #include "storage/storage.h"
 
@@ -100,19 +100,6 @@ void energy_init(energy_state_t *s, double t, double last_energy, double last_ra
 energy_event_t energy_update(energy_state_t *s, double t, double raw, double power,
                              double rated_w, double *energy);
 
-/* ---- SunSpec (sunspec.c) ---------------------------------------------------------------- */
-
-/* Reads n holding registers at addr: 0, or -1 with errno (a Modbus exception is
- * EMBXILADD etc.). */
-typedef int (*sunspec_read_fn)(void *arg, uint16_t addr, uint16_t n, uint16_t *dst, char *err,
-                               size_t errlen);
-
-/* Finds model `model` behind the "SunS" marker at 40000, 0 or 50000 (SunSpec Information Model
- * Specification, "Device Modbus map"), walking the chain of (ID, length) headers.  0 with
- * *model_addr = the address of the model's ID register; -1 with errno: WA_EPROFILE when there is
- * no marker or no such model (err says which models there are), or the reader's errno. */
-int sunspec_find(sunspec_read_fn rd, void *arg, int model, uint16_t *model_addr, char *err,
-                 size_t errlen);
 
 /* ---- the sidecar of a USB channel (meta.c; the format is in docs/rrd-layout.md) ---------- */
 

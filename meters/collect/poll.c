@@ -321,8 +321,8 @@ int poll_device(cdev_t *dev, double t)
 
     dev->work.polls++;
     if (dev->prof->sunspec_model && !dev->base_known) {
-        if (sunspec_find(sunspec_reader, dev, dev->prof->sunspec_model, &dev->model_addr, err,
-                         sizeof err) != 0) {
+        if (sunspec_find(sunspec_reader, dev, dev->prof->sunspec_model, NULL, &dev->model_addr,
+                         err, sizeof err) != 0) {
             ok = 0;
             goto out;
         }

@@ -15,9 +15,7 @@
 
 #include "common/common.h"
 #include "meters/mbus/mbus.h"
-
-/* SunSpec Information Model Specification: "SunS" (0x5375 0x6E53) at one of these bases. */
-static const uint16_t sunspec_bases[] = {40000, 0, 50000};
+#include "meters/sunspec/sunspec.h"
 
 /* A gateway's own exceptions 0x0A/0x0B (Modbus Application Protocol V1.1b3, 7) say that no
  * device answered behind it: that unit id is empty, not a device that refuses. */
@@ -32,37 +30,42 @@ struct candidate {
     double fp_value;
 };
 
-/* Finds the SunSpec base and the first meter model (201-204, 211-214) in the model chain.
- * Returns the model id, 0 if none, -1 if the unit did not answer at all. */
-static int probe_sunspec(mbus_t *m, int unit, int timeout_ms, int *answered)
+struct probe {
+    mbus_t *m;
+    int unit, timeout_ms, answered;
+};
+
+/* The reader sunspec_find() calls.  A unit with nobody behind it (a timeout, or a gateway's
+ * own exception) ends the walk at once instead of trying the other bases. */
+static int probe_read(void *arg, uint16_t addr, uint16_t n, uint16_t *dst, char *err,
+                      size_t errlen)
 {
-    uint16_t w[2];
-    char err[256];
-    for (size_t b = 0; b < sizeof sunspec_bases / sizeof sunspec_bases[0]; b++) {
-        uint32_t addr = sunspec_bases[b];
-        if (mbus_read(m, unit, 3, (uint16_t)addr, 2, timeout_ms, w, err, sizeof err) != 0) {
-            if (!device_answered(errno) && b == 0)
-                return -1; /* nobody home: don't ask twice more */
-            if (device_answered(errno))
-                *answered = 1;
-            continue;
-        }
-        *answered = 1;
-        if (w[0] != 0x5375 || w[1] != 0x6E53)
-            continue;
-        addr += 2;
-        /* Walk (ID, L) headers; a chain longer than 64 models is not a real device. */
-        for (int hop = 0; hop < 64 && addr < 65534; hop++) {
-            if (mbus_read(m, unit, 3, (uint16_t)addr, 2, timeout_ms, w, err, sizeof err) != 0 ||
-                w[0] == 0xFFFF)
-                break;
-            if ((w[0] >= 201 && w[0] <= 204) || (w[0] >= 211 && w[0] <= 214))
-                return w[0];
-            addr += 2u + w[1];
-        }
+    struct probe *pr = arg;
+    if (mbus_read(pr->m, pr->unit, 3, addr, n, pr->timeout_ms, dst, err, errlen) == 0) {
+        pr->answered = 1;
         return 0;
     }
-    return 0;
+    if (device_answered(errno)) {
+        pr->answered = 1;
+    } else if (errno == EMBXGPATH || errno == EMBXGTAR) {
+        errno = EHOSTUNREACH;
+    }
+    return -1;
+}
+
+/* The first SunSpec meter model (201-204, 211-214) the unit presents: its id, 0 if none, -1
+ * if the unit did not answer at all. */
+static int probe_sunspec(mbus_t *m, int unit, int timeout_ms, int *answered)
+{
+    struct probe pr = {m, unit, timeout_ms, 0};
+    char err[256];
+    uint16_t addr;
+    int model = 0;
+    int rc = sunspec_find(probe_read, &pr, 0, &model, &addr, err, sizeof err);
+    *answered = pr.answered;
+    if (rc == 0)
+        return model;
+    return pr.answered ? 0 : -1;
 }
 
 static int read_row(mbus_t *m, int unit, const profile_reg_t *r, int timeout_ms, double *v)

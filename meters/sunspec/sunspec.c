@@ -1,8 +1,10 @@
 /*
  * SunSpec discovery, with read requests only: find the "SunS" marker, then walk the chain of
- * model headers to the model a profile describes.
+ * model headers to the model a profile describes.  Shared by the collector and the scan.
  */
-#include "meters/collect/collect-private.h"
+#include "meters/sunspec/sunspec.h"
+
+#include "common/common.h"
 
 #include <errno.h>
 #include <modbus.h>
@@ -26,8 +28,14 @@ static int is_exception(int e)
     return e >= EMBXILFUN && e <= EMBXGTAR;
 }
 
-int sunspec_find(sunspec_read_fn rd, void *arg, int model, uint16_t *model_addr, char *err,
-                 size_t errlen)
+/* SunSpec meter models: 201-204 (integer + scale factor), 211-214 (float). */
+static int is_meter_model(unsigned id)
+{
+    return (id >= 201 && id <= 204) || (id >= 211 && id <= 214);
+}
+
+int sunspec_find(sunspec_read_fn rd, void *arg, int model, int *found_model,
+                 uint16_t *model_addr, char *err, size_t errlen)
 {
     uint16_t w[2];
     char seen[256] = "";
@@ -62,8 +70,10 @@ int sunspec_find(sunspec_read_fn rd, void *arg, int model, uint16_t *model_addr,
         }
         if (w[0] == SUNSPEC_END)
             break;
-        if (w[0] == model) {
+        if (model ? w[0] == model : is_meter_model(w[0])) {
             *model_addr = (uint16_t)p;
+            if (found_model)
+                *found_model = w[0];
             return 0;
         }
         if (off < sizeof seen - 8)
@@ -72,6 +82,9 @@ int sunspec_find(sunspec_read_fn rd, void *arg, int model, uint16_t *model_addr,
         p += 2u + w[1];
     }
     errno = WA_EPROFILE;
-    return wa_err(err, errlen, "SunSpec model %d not found behind the marker at %d (models: %s)",
-                  model, found, off ? seen : "none");
+    if (model)
+        return wa_err(err, errlen, "SunSpec model %d not found behind the marker at %d (models: %s)",
+                      model, found, off ? seen : "none");
+    return wa_err(err, errlen, "no SunSpec meter model behind the marker at %d (models: %s)",
+                  found, off ? seen : "none");
 }
