@@ -109,43 +109,6 @@ static int wait_file(const char *path, int ms)
     return -1;
 }
 
-/* kWh between the first and last known values of the energy data source, else integrated power. */
-static void channel_kwh(const char *file, int64_t from, int64_t to, double *kwh, double *coverage,
-                        const char **method)
-{
-    char err[256];
-    storage_series_t e = {0}, p = {0};
-    double first = NAN, last = NAN, wh = 0;
-    size_t known = 0;
-    *kwh = NAN;
-    *coverage = 0;
-    *method = "none";
-    if (storage_fetch(file, "power", "AVERAGE", from, to, 0, NULL, &p, err, sizeof err) == 0) {
-        for (size_t i = 0; i < p.n; i++)
-            if (!isnan(p.v[i])) {
-                wh += p.v[i] * p.step / 3600.0;
-                known++;
-            }
-        *coverage = p.n ? (double)known / (double)p.n : 0;
-        *kwh = wh / 1000.0;
-        *method = "power";
-    }
-    if (storage_fetch(file, "energy", "AVERAGE", from, to, 0, NULL, &e, err, sizeof err) == 0) {
-        for (size_t i = 0; i < e.n; i++)
-            if (!isnan(e.v[i])) {
-                if (isnan(first))
-                    first = e.v[i];
-                last = e.v[i];
-            }
-        if (!isnan(first) && last > first) {
-            *kwh = (last - first) / 1000.0;
-            *method = "register";
-        }
-    }
-    free(p.v);
-    free(e.v);
-}
-
 /* The simulator's rule: a channel named so, without loads of its own, sums its device. */
 static int is_total(const sc_channel_t *ch)
 {
@@ -168,37 +131,52 @@ static double truth_kwh(const siteconf_t *cfg, const sc_site_t *site, const sc_d
     return wh / 1000.0;
 }
 
-static void report(const siteconf_t *cfg, int64_t from, int64_t to)
+/* The config's channel behind a result id "site/device/channel"; 0 if found. */
+static int config_channel(const siteconf_t *cfg, const char *id, const sc_site_t **site,
+                          const sc_device_t **dev, const sc_channel_t **ch)
 {
-    char path[1024], a[32], b[32];
-    double total = 0;
-    printf("\nPer-channel energy, %s to %s (%s):\n",
-           wa_time_format(from, cfg->sites[0].timezone, a, sizeof a),
-           wa_time_format(to, cfg->sites[0].timezone, b, sizeof b), cfg->sites[0].timezone);
-    printf("  %-34s %12s %12s %9s  %-8s %s\n", "channel", "kWh", "sim truth", "coverage", "method",
-           "label");
-    for (size_t s = 0; s < cfg->n_sites; s++) {
-        const sc_site_t *site = &cfg->sites[s];
-        for (size_t bi = 0; bi < site->n_buses; bi++)
-            for (size_t d = 0; d < site->buses[bi].n_devices; d++) {
-                const sc_device_t *dev = &site->buses[bi].devices[d];
-                for (size_t c = 0; c < dev->n_channels; c++) {
-                    const sc_channel_t *ch = &dev->channels[c];
-                    double kwh, cov, truth;
-                    const char *method;
-                    char id[256];
-                    snprintf(id, sizeof id, "%s/%s/%s", site->id, dev->id, ch->id);
-                    snprintf(path, sizeof path, "%s/%s.rrd", cfg->storage.data_dir, id);
-                    channel_kwh(path, from, to, &kwh, &cov, &method);
-                    truth = truth_kwh(cfg, site, dev, ch, (double)from, (double)to);
-                    printf("  %-34s %12.1f %12.1f %8.1f%%  %-8s %s\n", id, kwh, truth, cov * 100,
-                           method, ch->name);
-                    if (is_total(ch))
-                        total += isnan(kwh) ? 0 : kwh;
+    char want[256];
+    for (size_t s = 0; s < cfg->n_sites; s++)
+        for (size_t b = 0; b < cfg->sites[s].n_buses; b++)
+            for (size_t d = 0; d < cfg->sites[s].buses[b].n_devices; d++) {
+                const sc_device_t *dv = &cfg->sites[s].buses[b].devices[d];
+                for (size_t c = 0; c < dv->n_channels; c++) {
+                    snprintf(want, sizeof want, "%s/%s/%s", cfg->sites[s].id, dv->id,
+                             dv->channels[c].id);
+                    if (strcmp(want, id) == 0) {
+                        *site = &cfg->sites[s];
+                        *dev = dv;
+                        *ch = &dv->channels[c];
+                        return 0;
+                    }
                 }
             }
+    return -1;
+}
+
+/* Each channel's kWh as the analyzer measured it, beside the simulator's ground truth. */
+static void report(const siteconf_t *cfg, const an_result_t *r)
+{
+    char a[32], b[32];
+    for (size_t s = 0; s < r->n_sites; s++) {
+        const an_site_result_t *sr = &r->sites[s];
+        printf("\nPer-channel energy, %s to %s (%s):\n",
+               wa_time_format(sr->from, sr->tz, a, sizeof a),
+               wa_time_format(sr->to, sr->tz, b, sizeof b), sr->tz);
+        printf("  %-34s %12s %12s %9s  %-8s %s\n", "channel", "kWh", "sim truth", "coverage",
+               "method", "label");
+        for (size_t i = 0; i < sr->n_channels; i++) {
+            const an_channel_result_t *c = &sr->channels[i];
+            const sc_site_t *site;
+            const sc_device_t *dev;
+            const sc_channel_t *ch;
+            double truth = NAN;
+            if (config_channel(cfg, c->id, &site, &dev, &ch) == 0)
+                truth = truth_kwh(cfg, site, dev, ch, (double)c->from, (double)sr->to);
+            printf("  %-34s %12.1f %12.1f %8.1f%%  %-8s %s\n", c->id, c->energy.kwh, truth,
+                   c->energy.coverage * 100, an_energy_method_name(c->energy.method), c->name);
+        }
     }
-    printf("  %-34s %12.1f   (sum of total/inlet channels)\n", "site", total);
     printf("\nData: %s/<site>/<device>/<channel>.rrd (layout: docs/rrd-layout.md)\n",
            cfg->storage.data_dir);
     printf("Collector status: %s\n", cfg->status_file);
@@ -225,6 +203,7 @@ static int analyse(const siteconf_t *cfg, const char *dir, int64_t from, int64_t
         fprintf(stderr, "wattaudit demo: analysis: %s\n", err);
         return 1;
     }
+    report(cfg, &r);
     printf("\n");
     if (an_write(&r, AN_FMT_TEXT, stdout, err, sizeof err) != 0)
         goto out;
@@ -349,7 +328,6 @@ int cli_demo(int argc, char **argv)
         return 2;
     }
     stop = cli_stop_flag();
-    snprintf(cmd, sizeof cmd, "%s/data", dir);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "wattaudit demo: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
@@ -435,7 +413,6 @@ int cli_demo(int argc, char **argv)
                (unsigned long long)d->rejected, d->quarantined ? ", quarantined" : "",
                d->last_error[0] ? "; last error: " : "", d->last_error);
     }
-    report(cfg, from, now);
     rc = analyse(cfg, dir, from, now);
     if (rc == 0 && !no_serve && !*stop)
         rc = serve(cfg, dir, port, stop);
