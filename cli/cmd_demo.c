@@ -25,7 +25,6 @@
 #include "common/common.h"
 #include "meters/collect/collect.h"
 #include "meters/sim/sim.h"
-#include "storage/storage.h"
 
 struct sim_thread {
     const siteconf_t *cfg;
