@@ -762,43 +762,6 @@ out:
 
 /* ---- writing ---- */
 
-static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        int e = errno;
-        wa_err(err, errlen, "%s: %s", path, strerror(e));
-        errno = e;
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (n < cap)
-            break;
-        char *nb = cap < ((size_t)1 << 30) ? realloc(buf, cap * 2) : NULL;
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (!buf || bad) {
-        free(buf);
-        errno = buf ? EIO : ENOMEM;
-        wa_err(err, errlen, "%s: cannot read the file", path);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 int an_import_file(const char *csv_path, const char *data_dir, const char *rel, int replace,
                    const an_import_opts_t *o, an_import_series_t *stats, char *err, size_t errlen)
 {
@@ -813,7 +776,7 @@ int an_import_file(const char *csv_path, const char *data_dir, const char *rel, 
              slash ? slash + 1 : rel);
 
     size_t len = 0;
-    char *text = read_all(csv_path, &len, err, errlen);
+    char *text = wa_file_read(csv_path, (size_t)1 << 30, &len, err, errlen);
     if (!text)
         return -1;
     an_import_series_t s;

@@ -419,26 +419,6 @@ static void as_held_readings(storage_series_t *p, double *e)
     }
 }
 
-/* Reads a whole file of at most max bytes into a NUL-terminated buffer the caller frees;
- * NULL if it is missing, unreadable or larger. */
-static char *read_small_file(const char *path, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    size_t n;
-    if (!f)
-        return NULL;
-    buf = malloc(max + 1);
-    n = buf ? fread(buf, 1, max + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > max) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 /* The collector's sidecar (docs/rrd-layout.md, "The sidecar"): periods in which a UPS's power
  * was estimated from its percent load.  Every finding that overlaps one says so, with how. */
 static void mark_estimated(an_channel_result_t *c, FILE *warn)
@@ -447,11 +427,12 @@ static void mark_estimated(an_channel_result_t *c, FILE *warn)
     size_t len = strlen(c->file);
     cJSON *root, *periods, *per;
     char *text;
+    size_t tlen;
 
     if (len < 4 || strcmp(c->file + len - 4, ".rrd") != 0 || !c->ch.n_findings)
         return;
     snprintf(path, sizeof path, "%.*s.meta.json", (int)(len - 4), c->file);
-    if (!(text = read_small_file(path, 1 << 20)))
+    if (!(text = wa_file_read(path, 1 << 20, &tlen, NULL, 0)))
         return; /* no sidecar: measured */
     root = cJSON_Parse(text);
     free(text);

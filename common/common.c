@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,4 +104,53 @@ fail:
     unlink(tmp);
     errno = e;
     return wa_err(err, errlen, "%s: %s", path, strerror(e));
+}
+
+char *wa_file_read(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    size_t cap = 4096, n = 0;
+    char *buf = NULL, *nb;
+    int e;
+
+    if (!f) {
+        e = errno;
+        wa_err(err, errlen, "%s: %s", path, strerror(e));
+        errno = e;
+        return NULL;
+    }
+    for (;;) {
+        if (cap > max + 1)
+            cap = max + 1;
+        if (!(nb = realloc(buf, cap + 1))) {
+            e = ENOMEM;
+            goto fail;
+        }
+        buf = nb;
+        n += fread(buf + n, 1, cap - n, f);
+        if (ferror(f)) {
+            e = EIO;
+            goto fail;
+        }
+        if (n > max) {
+            e = EFBIG;
+            goto fail;
+        }
+        if (n < cap)
+            break; /* end of file */
+        cap *= 2;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+fail:
+    fclose(f);
+    free(buf);
+    if (e == EFBIG)
+        wa_err(err, errlen, "%s: larger than %zu bytes", path, max);
+    else
+        wa_err(err, errlen, "%s: %s", path, strerror(e));
+    errno = e;
+    return NULL;
 }

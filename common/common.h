@@ -59,6 +59,12 @@ char *wa_time_format(int64_t t, const char *tz, char *buf, size_t len);
 struct tm;
 int wa_time_local(int64_t t, const char *tz, struct tm *out);
 
+/* Reads a whole file of at most max bytes.  Returns a malloc'ed buffer with a NUL after the
+ * data (the caller frees; the data may itself hold NULs) and its length in *len, or NULL with
+ * errno (the open's errno, EFBIG when the file is larger than max, ENOMEM, EIO) and
+ * "FILE: why" in err (err may be NULL). */
+char *wa_file_read(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+
 /* Replaces path with len bytes of data so that readers see the old file or the new one, never
  * a part: writes path.tmp.PID, fsyncs, renames.  0, or -1 with errno and "FILE: why" in err
  * (the temporary file is removed). */

@@ -51,31 +51,6 @@ static int grow(meta_t *m)
     return 0;
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > META_MAX_BYTES ||
-        fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        errno = EFBIG;
-        return NULL;
-    }
-    buf = malloc((size_t)n + 1);
-    if (!buf) {
-        fclose(f);
-        errno = ENOMEM;
-        return NULL;
-    }
-    *len = fread(buf, 1, (size_t)n, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static const char *str_or(const cJSON *o, const char *key, const char *dflt)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -136,7 +111,7 @@ int meta_load(meta_t *m, const char *path, const char *rel, char *err, size_t er
     if (wa_strlcpy(m->path, path, sizeof m->path) != 0 ||
         wa_strlcpy(m->rel, rel, sizeof m->rel) != 0)
         return wa_err(err, errlen, "%s: path too long", path);
-    text = read_all(path, &len);
+    text = wa_file_read(path, META_MAX_BYTES, &len, NULL, 0);
     if (!text) {
         int e = errno;
         if (e == ENOENT)

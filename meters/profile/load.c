@@ -17,49 +17,27 @@
  * NUL byte (which would silently end the text) is caught. */
 static char *read_text(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0;
+    size_t n;
+    char *buf = wa_file_read(path, PROFILE_FILE_MAX, &n, err, errlen);
+    const char *nul;
 
-    if (!f) {
-        int saved = errno;
-        wa_err(err, errlen, "%s: %s", path, strerror(saved));
-        errno = saved;
+    if (!buf) {
+        if (errno == EFBIG) {
+            errno = WA_ECONFIG;
+            wa_err(err, errlen, "%s:1: larger than %d bytes, not a profile", path,
+                   PROFILE_FILE_MAX);
+        }
         return NULL;
     }
-    buf = malloc(PROFILE_FILE_MAX + 1);
-    if (!buf) {
-        errno = ENOMEM;
-        wa_err(err, errlen, "%s: out of memory", path);
-        goto out;
-    }
-    n = fread(buf, 1, PROFILE_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        errno = EIO;
-        wa_err(err, errlen, "%s: read error", path);
-        goto fail;
-    }
-    if (n > PROFILE_FILE_MAX) {
-        errno = WA_ECONFIG;
-        wa_err(err, errlen, "%s:1: larger than %d bytes, not a profile", path, PROFILE_FILE_MAX);
-        goto fail;
-    }
-    const char *nul = memchr(buf, '\0', n);
-    if (nul) {
+    if ((nul = memchr(buf, '\0', n)) != NULL) {
         int line = 1;
         for (const char *s = buf; s < nul; s++)
             line += *s == '\n';
+        free(buf);
         errno = WA_ECONFIG;
         wa_err(err, errlen, "%s:%d: NUL byte in the text", path, line);
-        goto fail;
+        return NULL;
     }
-    buf[n] = '\0';
-    goto out;
-fail:
-    free(buf);
-    buf = NULL;
-out:
-    fclose(f);
     return buf;
 }
 

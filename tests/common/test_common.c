@@ -155,6 +155,38 @@ static void test_write_atomic(void **state)
     assert_int_equal(rmdir(dir), 0); /* empty: no temporary file was left behind */
 }
 
+static void test_file_read(void **state)
+{
+    char dir[] = "/tmp/wa-read-XXXXXX", path[128], err[256];
+    size_t len = 0;
+    char *buf;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    /* 5000 bytes, more than the first buffer, with a NUL inside */
+    {
+        char data[5000];
+        for (size_t i = 0; i < sizeof data; i++)
+            data[i] = (char)('a' + i % 26);
+        data[100] = '\0';
+        assert_int_equal(wa_file_write_atomic(path, data, sizeof data, err, sizeof err), 0);
+        buf = wa_file_read(path, 5000, &len, err, sizeof err);
+        assert_non_null(buf);
+        assert_int_equal(len, 5000);
+        assert_memory_equal(buf, data, sizeof data);
+        assert_int_equal(buf[5000], '\0');
+        free(buf);
+    }
+    /* One byte over the limit is refused, naming the file. */
+    assert_null(wa_file_read(path, 4999, &len, err, sizeof err));
+    assert_int_equal(errno, EFBIG);
+    assert_non_null(strstr(err, "larger than 4999 bytes"));
+    assert_int_equal(unlink(path), 0);
+    assert_null(wa_file_read(path, 10, &len, NULL, 0));
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_clock_shared),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_write_atomic),
+        cmocka_unit_test(test_file_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
