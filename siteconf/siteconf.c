@@ -207,7 +207,8 @@ static const config_setting_t *list_of_groups(struct walk *w, const config_setti
 
 static int walk_load(struct walk *w, const config_setting_t *g, const char *tz, sc_load_t *ld)
 {
-    static const char *const keys[] = {"model", "w", "base_w", "count", "from", "to", NULL};
+    static const char *const keys[] = {"model", "w",  "base_w", "count",
+                                       "from",  "to", "host",   NULL};
     static const char *const models[] = {"office", "server", "gpu_rig", "asic", "research_job",
                                          "pc_mining", "constant", NULL};
     int ok = 0;
@@ -228,7 +229,8 @@ static int walk_load(struct walk *w, const config_setting_t *g, const char *tz, 
     if (get_double(w, g, "w", &ld->w, 0, 1e7, 0) < 0 ||
         get_double(w, g, "base_w", &ld->base_w, 0, 1e7, 0) < 0 ||
         get_int(w, g, "count", &ld->count, 1, 100000, 0) < 0 ||
-        get_time(w, g, "from", tz, &ld->from) < 0 || get_time(w, g, "to", tz, &ld->to) < 0)
+        get_time(w, g, "from", tz, &ld->from) < 0 || get_time(w, g, "to", tz, &ld->to) < 0 ||
+        get_id(w, g, "host", ld->host, sizeof ld->host, 0) < 0)
         return -1;
     if (ld->from >= ld->to)
         return fail(w, g, "'from' must be before 'to'");
@@ -547,6 +549,10 @@ static int walk_device(struct walk *w, const config_setting_t *g, const char *tz
     if (check_kind_keys(w, g, kind) || check_keys(w, g, usb ? usb_keys : keys, "a device") ||
         get_id(w, g, "id", d->id, sizeof d->id, 1) < 0)
         return -1;
+    if (strcmp(d->id, SC_HOSTS_DIR) == 0)
+        return fail(w, config_setting_get_member(g, "id"),
+                    "device id \"%s\" is reserved: DATA/<site>/%s/ holds the hosts' files",
+                    d->id, SC_HOSTS_DIR);
     if (usb ? walk_usb_device(w, g, d) < 0
             : (get_int(w, g, "unit", &d->unit, serial ? 1 : 0, serial ? 247 : 255, 1) < 0 ||
                get_str(w, g, "profile", d->profile, sizeof d->profile, 1) < 0))
@@ -838,6 +844,47 @@ static int check_host_channels(struct walk *w, const sc_site_t *s)
     return 0;
 }
 
+/* A simulated load that names a host runs on it: the host is in the site and draws from the
+ * load's channel, so that the power the simulator serves and the host's utilisation agree. */
+static int check_load_hosts(struct walk *w, const sc_site_t *s)
+{
+    for (size_t b = 0; b < s->n_buses; b++)
+        for (size_t d = 0; d < s->buses[b].n_devices; d++) {
+            const sc_device_t *dev = &s->buses[b].devices[d];
+            for (size_t c = 0; c < dev->n_channels; c++) {
+                const sc_channel_t *ch = &dev->channels[c];
+                char here[2 * SC_ID_MAX + 2];
+                snprintf(here, sizeof here, "%s/%s", dev->id, ch->id);
+                for (size_t l = 0; l < ch->sim.n_loads; l++) {
+                    const sc_load_t *ld = &ch->sim.loads[l];
+                    const sc_host_t *h = NULL;
+                    if (!ld->host[0])
+                        continue;
+                    for (size_t k = 0; k < s->n_hosts && !h; k++)
+                        if (strcmp(s->hosts[k].id, ld->host) == 0)
+                            h = &s->hosts[k];
+                    if (!h)
+                        return wa_err(w->err, w->errlen,
+                                      "%s:%d: load \"%s\" on %s: host \"%s\" is not in site "
+                                      "\"%s\"'s hosts",
+                                      w->file, ld->line, ld->model, here, ld->host, s->id);
+                    if (!h->channel[0])
+                        return wa_err(w->err, w->errlen,
+                                      "%s:%d: load \"%s\" on %s: host \"%s\" (line %d) has no "
+                                      "channel; give it channel = \"%s\"",
+                                      w->file, ld->line, ld->model, here, h->id, h->line, here);
+                    if (strcmp(h->channel, here) != 0)
+                        return wa_err(w->err, w->errlen,
+                                      "%s:%d: load \"%s\" on %s: host \"%s\" draws from \"%s\" "
+                                      "(line %d), not from this channel",
+                                      w->file, ld->line, ld->model, here, h->id, h->channel,
+                                      h->line);
+                }
+            }
+        }
+    return 0;
+}
+
 static int walk_site(struct walk *w, const config_setting_t *g, const char *default_tz,
                      sc_site_t *s)
 {
@@ -872,7 +919,7 @@ static int walk_site(struct walk *w, const config_setting_t *g, const char *defa
                             "bus id \"%s\" already used in site \"%s\" (line %d)",
                             s->buses[i].id, s->id, s->buses[j].line);
     }
-    if (walk_hosts(w, g, s) < 0 || check_host_channels(w, s) < 0) {
+    if (walk_hosts(w, g, s) < 0 || check_host_channels(w, s) < 0 || check_load_hosts(w, s) < 0) {
         errno = WA_ECONFIG;
         return -1;
     }

@@ -47,6 +47,9 @@ typedef struct sc_load {
     int count;             /* rigs, PCs, servers; default 1 */
     int64_t from, to;
     int line;
+    char host[SC_ID_MAX];  /* the site's host (sc_host_t.id) running it, whose simulated
+                              exporters show its utilisation; "" = unmonitored.  siteconf checks
+                              that the host exists and draws from this load's channel */
 } sc_load_t;
 
 typedef struct sc_sim {
@@ -86,6 +89,9 @@ typedef struct sc_channel {
     size_t n_declared;
     int line;
 } sc_channel_t;
+
+/* A device id no device may have: DATA/<site>/hosts/ holds the hosts' files. */
+#define SC_HOSTS_DIR "hosts"
 
 typedef struct sc_device {
     char id[SC_ID_MAX];

@@ -413,6 +413,74 @@ static void test_hosts(void **state)
     }
 }
 
+/* Simulated loads that name the host running them; "hosts" is no device id. */
+#define LOADSITE(load, hosts)                                                                    \
+    "sites = ( { id = \"s\";\n"                                                                  \
+    " buses = ( { id = \"b\"; tcp = \"h:1\"; devices = (\n"                                     \
+    "  { id = \"pdu\"; unit = 1; profile = \"p\"; channels = ( { id = \"o1\"; },\n"            \
+    "    { id = \"o2\"; simulate = { loads = (\n"                                                \
+    "      { model = \"server\"; w = 150.0; },\n" load " ); }; } ); } ); } );\n"                  \
+    " hosts = (\n" hosts " ); } );\n"
+
+static void test_load_hosts(void **state)
+{
+    static const char ok[] = LOADSITE(
+        "      { model = \"gpu_rig\"; host = \"gpu07\"; },\n"
+        "      { model = \"gpu_rig\"; count = 2; }",
+        " { id = \"gpu07\"; channel = \"pdu/o2\"; gpu_exporter = \"http://127.0.0.1:1/m\"; }");
+    static const struct {
+        const char *load, *hosts;
+        int line;
+        const char *words;
+    } bad[] = {
+        {"      { model = \"gpu_rig\"; host = \"gpu08\"; }", " { id = \"gpu07\"; }", 6,
+         "load \"gpu_rig\" on pdu/o2: host \"gpu08\" is not in site \"s\"'s hosts"},
+        {"      { model = \"gpu_rig\"; host = \"gpu07\"; }", " { id = \"gpu07\"; }", 6,
+         "host \"gpu07\" (line 8) has no channel; give it channel = \"pdu/o2\""},
+        {"      { model = \"gpu_rig\";\n        host = \"gpu07\"; }",
+         " { id = \"gpu07\"; channel = \"pdu/o1\"; }", 6,
+         "host \"gpu07\" draws from \"pdu/o1\" (line 9), not from this channel"},
+        {"      { model = \"gpu_rig\"; host = \"../x\"; }", " { id = \"gpu07\"; }", 6,
+         "'host' = \"../x\": use letters"},
+        {"      { model = \"gpu_rig\"; host = 7; }", " { id = \"gpu07\"; }", 6,
+         "'host' must be a string"},
+    };
+    char err[512], text[2048];
+    (void)state;
+    siteconf_t *c = siteconf_parse(ok, "l.conf", err, sizeof err);
+    if (!c)
+        fail_msg("%s", err);
+    const sc_sim_t *sim = &c->sites[0].buses[0].devices[0].channels[1].sim;
+    assert_int_equal(sim->n_loads, 3);
+    assert_string_equal(sim->loads[0].host, "");
+    assert_string_equal(sim->loads[1].host, "gpu07");
+    assert_string_equal(sim->loads[2].host, ""); /* hidden: no host runs it */
+    siteconf_free(c);
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char want[64];
+        snprintf(text, sizeof text, LOADSITE("%s", "%s"), bad[i].load, bad[i].hosts);
+        errno = 0;
+        c = siteconf_parse(text, "l.conf", err, sizeof err);
+        if (c)
+            fail_msg("case %zu parsed", i);
+        assert_int_equal(errno, WA_ECONFIG);
+        snprintf(want, sizeof want, "l.conf:%d:", bad[i].line);
+        if (!strstr(err, want) || !strstr(err, bad[i].words))
+            fail_msg("case %zu: \"%s\" lacks \"%s\" or \"%s\"", i, err, want, bad[i].words);
+    }
+
+    /* The hosts' files live in DATA/<site>/hosts/: no device may take that folder. */
+    snprintf(text, sizeof text,
+             "sites = ( { id = \"s\";\n buses = ( { id = \"b\"; tcp = \"h:1\"; devices = (\n"
+             "  { id = \"hosts\"; unit = 1; profile = \"p\"; } ); } ); } );\n");
+    errno = 0;
+    assert_null(siteconf_parse(text, "r.conf", err, sizeof err));
+    assert_int_equal(errno, WA_ECONFIG);
+    if (!strstr(err, "r.conf:3: device id \"hosts\" is reserved"))
+        fail_msg("%s", err);
+}
+
 static void test_missing_file(void **state)
 {
     char err[256];
@@ -433,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_storage_keys),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_hosts),
+        cmocka_unit_test(test_load_hosts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
