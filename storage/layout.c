@@ -1,4 +1,4 @@
-/* The channel file layout (docs/rrd-layout.md) and its creation. */
+/* The channel and host file layouts (docs/rrd-layout.md) and their creation. */
 #include "storage/storage-private.h"
 
 #include "common/common.h"
@@ -19,6 +19,14 @@ static const char *const ds_names[STORAGE_DS_COUNT_] = {
     [STORAGE_DS_FREQUENCY] = "frequency",
 };
 
+/* A host file's data sources in file order; indexes are storage_host_ds_t. */
+static const char *const host_ds_names[STORAGE_HOST_DS_COUNT_] = {
+    [STORAGE_HOST_CPU] = "cpu",
+    [STORAGE_HOST_GPU] = "gpu",
+    [STORAGE_HOST_GPU_W] = "gpu_w",
+    [STORAGE_HOST_GAUGE] = "gauge",
+};
+
 const char *storage_ds_name(storage_ds_t ds)
 {
     if ((int)ds < 0 || ds >= STORAGE_DS_COUNT_)
@@ -26,9 +34,35 @@ const char *storage_ds_name(storage_ds_t ds)
     return ds_names[ds];
 }
 
-int storage_layout_n_ds(const storage_layout_t *lay)
+const char *storage_host_ds_name(storage_host_ds_t ds)
 {
+    if ((int)ds < 0 || ds >= STORAGE_HOST_DS_COUNT_)
+        return NULL;
+    return host_ds_names[ds];
+}
+
+int storage_layout_n_ds(const storage_layout_t *lay, int host)
+{
+    if (host)
+        return STORAGE_HOST_DS_COUNT_;
     return lay->no_quality ? STORAGE_DS_VOLTAGE : STORAGE_DS_COUNT_;
+}
+
+int storage_known_ds(char **names, unsigned long n)
+{
+    if (n == STORAGE_HOST_DS_COUNT_) {
+        unsigned long i = 0;
+        while (i < n && strcmp(names[i], host_ds_names[i]) == 0)
+            i++;
+        if (i == n)
+            return (int)n;
+    }
+    if (n < 1 || n > STORAGE_DS_COUNT_)
+        return -1;
+    for (unsigned long i = 0; i < n; i++)
+        if (strcmp(names[i], ds_names[i]) != 0)
+            return -1;
+    return (int)n;
 }
 
 /* One tier of archives: a step in seconds, days kept, and the consolidations. */
@@ -44,8 +78,8 @@ static const char *const cf_long[] = {"AVERAGE", "MIN", "MAX", "LAST", NULL};
 /* Up to 7 DS and 1 + 3 + 4 RRA definitions. */
 #define MAX_ARGS (STORAGE_DS_COUNT_ + 8)
 
-int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t start, char *err,
-                          size_t errlen)
+int storage_layout_create(const char *path, const storage_layout_t *lay, int host, int64_t start,
+                          char *err, size_t errlen)
 {
     char defs[MAX_ARGS][80];
     const char *argv[MAX_ARGS];
@@ -58,8 +92,10 @@ int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t
     }
     /* Heartbeat 3 x step: two missed polls in a row still give known values; a third makes
      * the interval unknown rather than interpolated across an outage. */
-    for (int i = 0; i < storage_layout_n_ds(lay); i++) {
-        snprintf(defs[argc], sizeof defs[argc], "DS:%s:GAUGE:%d:U:U", ds_names[i], 3 * lay->step_s);
+    for (int i = 0; i < storage_layout_n_ds(lay, host); i++) {
+        /* Host loads cannot be negative (docs/rrd-layout.md, "Host files"): min 0. */
+        snprintf(defs[argc], sizeof defs[argc], "DS:%s:GAUGE:%d:%s:U",
+                 host ? host_ds_names[i] : ds_names[i], 3 * lay->step_s, host ? "0" : "U");
         argc++;
     }
     const struct tier tiers[] = {

@@ -46,9 +46,15 @@ int storage_last(const char *file, int64_t *t, storage_sample_t *s, char *err, s
     if (s) {
         for (int i = 0; i < STORAGE_DS_COUNT_; i++)
             s->v[i] = NAN;
+        /* A host file is read by its own names; the two sets share none. */
+        int host = storage_known_ds(names, n) == STORAGE_HOST_DS_COUNT_ &&
+                   strcmp(names[0], storage_host_ds_name(STORAGE_HOST_CPU)) == 0;
+        int n_names = host ? STORAGE_HOST_DS_COUNT_ : STORAGE_DS_COUNT_;
         for (unsigned long k = 0; k < n; k++) {
-            for (int i = 0; i < STORAGE_DS_COUNT_; i++) {
-                if (strcmp(names[k], storage_ds_name((storage_ds_t)i)) != 0)
+            for (int i = 0; i < n_names; i++) {
+                const char *name = host ? storage_host_ds_name((storage_host_ds_t)i)
+                                        : storage_ds_name((storage_ds_t)i);
+                if (strcmp(names[k], name) != 0)
                     continue;
                 char *end;
                 double v = strtod(vals[k], &end);

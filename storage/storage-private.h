@@ -24,18 +24,22 @@ int storage_mkdirs_for(const char *path, char *err, size_t errlen);
 /* mkdir -p of dir itself.  Same contract. */
 int storage_mkdirs(const char *dir, char *err, size_t errlen);
 
-/* Creates path with the channel layout, never replacing an existing file.  0 if created;
- * -1 with errno EEXIST if it was there already (err untouched); -1 with errno EINVAL for a
- * bad layout, WA_ERRD for librrd's refusals, err naming the file. */
-int storage_layout_create(const char *path, const storage_layout_t *lay, int64_t start, char *err,
-                          size_t errlen);
+/* Creates path with the channel layout (host: the host layout), never replacing an existing
+ * file.  0 if created; -1 with errno EEXIST if it was there already (err untouched); -1 with
+ * errno EINVAL for a bad layout, WA_ERRD for librrd's refusals, err naming the file. */
+int storage_layout_create(const char *path, const storage_layout_t *lay, int host, int64_t start,
+                          char *err, size_t errlen);
 
 /* Formats "t:v:v:..." for the first n_ds values of one sample (NaN and infinities as "U")
  * into buf; returns the length, or -1 (errno ENOSPC) if it did not fit. */
 int storage_format_update(char *buf, size_t len, int64_t t, const storage_sample_t *s, int n_ds);
 
-/* The number of data sources of a file made with lay. */
-int storage_layout_n_ds(const storage_layout_t *lay);
+/* The number of data sources of a file made with lay (host: a host file). */
+int storage_layout_n_ds(const storage_layout_t *lay, int host);
+
+/* How many data sources of a file, named names[0..n), storage writes positionally: a prefix of
+ * the channel ones, or exactly the host ones.  -1 for any other file. */
+int storage_known_ds(char **names, unsigned long n);
 
 /*
  * A connection to rrdcached.  Not thread-safe: the owner serialises calls.  Connects lazily

@@ -31,7 +31,8 @@ struct sfile {
 
 /* Power, energy and energy_raw travel in the item; voltage, current, pf and frequency, absent
  * from files made with no_quality and from most PDUs' profiles, in a side pool.  An item is
- * then 56 bytes instead of 88, and a direct-mode queue holds a minute of every channel. */
+ * then 56 bytes instead of 88, and a direct-mode queue holds a minute of every channel.  A host
+ * file's samples are positional: cpu, gpu and gpu_w in the item, gauge in the pool. */
 #define N_HEAD STORAGE_DS_VOLTAGE
 #define N_QUAL (STORAGE_DS_COUNT_ - STORAGE_DS_VOLTAGE)
 #define NO_Q UINT32_MAX
@@ -221,8 +222,8 @@ static struct sfile *file_lookup(storage_t *st, const char *rel)
     return f;
 }
 
-int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, int64_t start,
-                   char *err, size_t errlen)
+static int ensure(storage_t *st, const char *rel, const storage_layout_t *lay, int host,
+                  int64_t start, char *err, size_t errlen)
 {
     if (!st || !lay) {
         errno = EINVAL;
@@ -247,11 +248,11 @@ int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, 
         if (rrdc_conn_command(st->conn, line, &status, msg, sizeof msg, NULL, 0) < 0)
             f->forget = 1; /* daemon unreachable: forget before the next update instead */
     }
-    if (storage_layout_create(f->path, lay, start, err, errlen) == 0) {
+    if (storage_layout_create(f->path, lay, host, start, err, errlen) == 0) {
         f->last = start;
         f->last_known = 1;
         pthread_mutex_lock(&st->lock);
-        f->n_ds = storage_layout_n_ds(lay);
+        f->n_ds = storage_layout_n_ds(lay, host);
         pthread_mutex_unlock(&st->lock);
     } else if (errno != EEXIST) {
         rc = -1;
@@ -259,6 +260,18 @@ int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, 
 out:
     pthread_mutex_unlock(&st->io_lock);
     return rc;
+}
+
+int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, int64_t start,
+                   char *err, size_t errlen)
+{
+    return ensure(st, rel, lay, 0, start, err, errlen);
+}
+
+int storage_ensure_host(storage_t *st, const char *rel, const storage_layout_t *lay, int64_t start,
+                        char *err, size_t errlen)
+{
+    return ensure(st, rel, lay, 1, start, err, errlen);
 }
 
 /* Appends q to the pool; its index, or NO_Q when there is no room (call with lock held). */
@@ -396,18 +409,6 @@ static void note_failure(struct flush *fl, const char *path, const char *what, c
         wa_err(fl->err, fl->errlen, "%s: %s: %s", path, what, msg);
 }
 
-/* How many of the channel data sources, in order, the file's names are; -1 if they are not
- * a channel file's. */
-static int ds_prefix(char **names, unsigned long n)
-{
-    if (n < 1 || n > STORAGE_DS_COUNT_)
-        return -1;
-    for (unsigned long i = 0; i < n; i++)
-        if (strcmp(names[i], storage_ds_name((storage_ds_t)i)) != 0)
-            return -1;
-    return (int)n;
-}
-
 /* Reads the file's last update and data sources into f when not known yet.  -1: file
  * unreadable or not a channel file (counted). */
 static int learn_last(struct flush *fl, struct sfile *f, size_t count)
@@ -425,7 +426,7 @@ static int learn_last(struct flush *fl, struct sfile *f, size_t count)
         fl->failed += count;
         return -1;
     }
-    int n_ds = ds_prefix(names, n);
+    int n_ds = storage_known_ds(names, n);
     for (unsigned long i = 0; i < n; i++) {
         rrd_freemem(names[i]);
         rrd_freemem(vals[i]);
@@ -434,7 +435,7 @@ static int learn_last(struct flush *fl, struct sfile *f, size_t count)
     rrd_freemem(vals);
     if (n_ds < 0) {
         note_failure(fl, f->path, "cannot write",
-                     "its data sources are not a channel file's (docs/rrd-layout.md)");
+                     "its data sources are not a channel or host file's (docs/rrd-layout.md)");
         fl->failed += count;
         return -1;
     }

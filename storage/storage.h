@@ -27,7 +27,20 @@ typedef enum {
 
 const char *storage_ds_name(storage_ds_t ds);
 
-/* One poll's values for one channel; NaN = not measured. */
+/* Data sources of a host file (DATA_DIR/<site>/hosts/<host>.rrd: compute load beside the power
+ * channels), in file order.  All GAUGE with min 0. */
+typedef enum {
+    STORAGE_HOST_CPU,   /* "cpu": busy fraction 0..1 between two node_exporter scrapes */
+    STORAGE_HOST_GPU,   /* "gpu": mean GPU utilisation, fraction 0..1 */
+    STORAGE_HOST_GPU_W, /* "gpu_w": GPU board power summed over the GPUs, W */
+    STORAGE_HOST_GAUGE, /* "gauge": the host's named gauge, summed over its series */
+    STORAGE_HOST_DS_COUNT_
+} storage_host_ds_t;
+
+const char *storage_host_ds_name(storage_host_ds_t ds);
+
+/* One poll's values for one channel, v[storage_ds_t]; for a host file v[storage_host_ds_t]
+ * (the rest ignored).  NaN = not measured. */
 typedef struct storage_sample {
     double v[STORAGE_DS_COUNT_];
 } storage_sample_t;
@@ -58,6 +71,11 @@ void storage_close(storage_t *st);
 int storage_ensure(storage_t *st, const char *rel, const storage_layout_t *lay, int64_t start,
                    char *err, size_t errlen);
 
+/* The same for a host file: the data sources of storage_host_ds_t instead of the channel ones,
+ * lay's step and archives (no_quality is ignored).  rel is "<site>/hosts/<host>". */
+int storage_ensure_host(storage_t *st, const char *rel, const storage_layout_t *lay, int64_t start,
+                        char *err, size_t errlen);
+
 /* Queues one sample; rel as above (copied).  Thread-safe.  Times must increase per file;
  * a sample at or before the file's last update is dropped and counted, not an error.  Only
  * the data sources the file has are written (its count is read when the file is first
@@ -82,7 +100,8 @@ void storage_get_stats(const storage_t *st, storage_stats_t *out);
 /* Absolute path of a channel's file into buf. */
 int storage_path(const storage_t *st, const char *rel, char *buf, size_t len);
 
-/* The last update time and values of a file (what the collector resumes from). */
+/* The last update time and values of a file (what the collector resumes from): s->v by
+ * storage_ds_t for a channel file, by storage_host_ds_t for a host file; NaN for the rest. */
 int storage_last(const char *file, int64_t *t, storage_sample_t *s, char *err, size_t errlen);
 
 /* A fetched series: n values of one data source at a fixed step, v[i] at start + (i+1)*step

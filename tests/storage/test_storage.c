@@ -849,8 +849,177 @@ static void test_both_layouts(void **state)
     assert_int_equal(storage_flush(st, err, sizeof err), -1);
     assert_int_equal(errno, WA_ERRD);
     assert_non_null(strstr(err, "x/d/c.rrd"));
-    assert_non_null(strstr(err, "not a channel file"));
+    assert_non_null(strstr(err, "not a channel or host file"));
     storage_close(st);
+}
+
+/* ---- host files ---- */
+
+static void test_host_ds_names(void **state)
+{
+    (void)state;
+    static const struct {
+        storage_host_ds_t ds;
+        const char *name;
+    } cases[] = {
+        {STORAGE_HOST_CPU, "cpu"},      {STORAGE_HOST_GPU, "gpu"},
+        {STORAGE_HOST_GPU_W, "gpu_w"},  {STORAGE_HOST_GAUGE, "gauge"},
+        {STORAGE_HOST_DS_COUNT_, NULL}, {(storage_host_ds_t)-1, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = storage_host_ds_name(cases[i].ds);
+        if (cases[i].name)
+            assert_string_equal(got, cases[i].name);
+        else
+            assert_null(got);
+    }
+}
+
+/* A host's load at sample i: binary fractions again; gauge unknown on odd samples, and a
+ * negative gpu_w (below the data source's min 0) on every seventh, which RRD stores as
+ * unknown.  v[4..6] hold junk that a host file must ignore. */
+static storage_sample_t host_at(int i)
+{
+    storage_sample_t s = {{
+        [STORAGE_HOST_CPU] = 0.25 * (i % 5),
+        [STORAGE_HOST_GPU] = 0.125 * (i % 9),
+        [STORAGE_HOST_GPU_W] = i % 7 == 6 ? -5.0 : 250.0 + 0.5 * i,
+        [STORAGE_HOST_GAUGE] = i % 2 ? NAN : 3.0 + i,
+        [4] = 1e6,
+        [5] = -1e6,
+        [6] = 42,
+    }};
+    return s;
+}
+
+static double host_want(int i, int d)
+{
+    double v = host_at(i).v[d];
+    return v < 0 ? NAN : v;
+}
+
+/* storage_ensure_host's data sources and archives, as rrdtool reports them. */
+static void check_host_info(const char *path, int step)
+{
+    char *info = run("%s info %s", RRDTOOL_BIN, path);
+    char key[64], buf[64];
+    assert_int_equal(atoi(info_get(info, "step", buf, sizeof buf)), step);
+    for (int d = 0; d < STORAGE_HOST_DS_COUNT_; d++) {
+        const char *ds = storage_host_ds_name((storage_host_ds_t)d);
+        snprintf(key, sizeof key, "ds[%s].index", ds);
+        assert_int_equal(atoi(info_get(info, key, buf, sizeof buf)), d);
+        snprintf(key, sizeof key, "ds[%s].type", ds);
+        assert_string_equal(info_get(info, key, buf, sizeof buf), "GAUGE");
+        snprintf(key, sizeof key, "ds[%s].minimal_heartbeat", ds);
+        assert_int_equal(atoi(info_get(info, key, buf, sizeof buf)), 3 * step);
+        snprintf(key, sizeof key, "ds[%s].min", ds);
+        assert_float_equal(atof(info_get(info, key, buf, sizeof buf)), 0.0, 0.0);
+        snprintf(key, sizeof key, "ds[%s].max", ds);
+        assert_string_equal(info_get(info, key, buf, sizeof buf), "NaN");
+    }
+    /* no channel data source, and the channel file's archives */
+    assert_string_equal(info_get(info, "ds[power].type", buf, sizeof buf), "");
+    assert_string_equal(info_get(info, "ds[voltage].type", buf, sizeof buf), "");
+    assert_string_equal(info_get(info, "rra[0].cf", buf, sizeof buf), "AVERAGE");
+    assert_string_equal(info_get(info, "rra[7].cf", buf, sizeof buf), "LAST");
+    assert_int_equal(atoi(info_get(info, "rra[7].pdp_per_row", buf, sizeof buf)), 60);
+    assert_string_equal(info_get(info, "rra[8].cf", buf, sizeof buf), "");
+    free(info);
+}
+
+/* Host files direct and through rrdcached, written by the storage that made them and by a later
+ * one that learns their data sources from the file; read back by name, by storage_last, and
+ * by rrdtool. */
+static void test_host_files(void **state)
+{
+    struct fx *fx = *state;
+    enum { N = 14 };
+    static const struct {
+        const char *rel;
+        int cached, no_quality;
+    } cases[] = {
+        {"direct/hosts/gpu07", 0, 0},
+        {"direct/hosts/lean", 0, 1}, /* no_quality has no meaning for a host file */
+        {"cached/hosts/gpu07", 1, 0},
+    };
+    char err[512], path[PATH_MAX];
+    daemon_start(fx);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        storage_layout_t lay = small;
+        const char *addr = cases[c].cached ? fx->addr : "";
+        lay.no_quality = cases[c].no_quality;
+        for (int half = 0; half < 2; half++) {
+            storage_t *st = storage_open(fx->data, addr, err, sizeof err);
+            assert_non_null(st);
+            if (half == 0)
+                assert_int_equal(storage_ensure_host(st, cases[c].rel, &lay, T0, err, sizeof err),
+                                 0);
+            else /* an existing file is kept, whatever layout is asked for */
+                assert_int_equal(storage_ensure(st, cases[c].rel, &lay, T0, err, sizeof err), 0);
+            assert_int_equal(storage_path(st, cases[c].rel, path, sizeof path), 0);
+            if (half == 0)
+                check_host_info(path, lay.step_s);
+            for (int i = half * N; i < (half + 1) * N; i++) {
+                storage_sample_t s = host_at(i);
+                assert_int_equal(storage_put(st, cases[c].rel, T0 + 10 * (i + 1), &s), 0);
+            }
+            if (storage_flush(st, err, sizeof err) != 0)
+                fail_msg("case %zu half %d: %s", c, half, err);
+            storage_stats_t stats;
+            storage_get_stats(st, &stats);
+            assert_int_equal(stats.written, N);
+            assert_int_equal(stats.failed, 0);
+            storage_close(st);
+        }
+        for (int d = 0; d < STORAGE_HOST_DS_COUNT_; d++) {
+            storage_series_t ser;
+            if (storage_fetch(path, storage_host_ds_name((storage_host_ds_t)d), "AVERAGE", T0,
+                              T0 + 10 * 2 * N, 10, addr, &ser, err, sizeof err) != 0)
+                fail_msg("case %zu: %s", c, err);
+            assert_int_equal(ser.step, 10);
+            for (int i = 0; i < 2 * N; i++) {
+                size_t k = (size_t)((T0 + 10 * (i + 1) - ser.start) / 10 - 1);
+                double want = host_want(i, d);
+                assert_true(k < ser.n);
+                if (isnan(want) ? !isnan(ser.v[k]) : ser.v[k] != want)
+                    fail_msg("case %zu %s sample %d: %g, want %g", c,
+                             storage_host_ds_name((storage_host_ds_t)d), i, ser.v[k], want);
+            }
+            free(ser.v);
+        }
+        char *out = run("%s fetch %s AVERAGE -r 10 -s %lld -e %lld", RRDTOOL_BIN, path,
+                        (long long)T0, (long long)(T0 + 10 * 2 * N));
+        for (int d = 0; d < STORAGE_HOST_DS_COUNT_; d++) {
+            double want = host_want(2 * N - 2, d), cli = fetch_cell(out, T0 + 10 * (2 * N - 1), d);
+            if (isnan(want))
+                assert_true(isnan(cli));
+            else
+                assert_float_equal(cli, want, 1e-9);
+        }
+        free(out);
+
+        int64_t t;
+        storage_sample_t last;
+        assert_int_equal(storage_last(path, &t, &last, err, sizeof err), 0);
+        assert_int_equal(t, T0 + 10 * 2 * N);
+        for (int d = 0; d < STORAGE_HOST_DS_COUNT_; d++) {
+            double want = host_at(2 * N - 1).v[d]; /* as given: lastupdate keeps the raw value */
+            if (isnan(want))
+                assert_true(isnan(last.v[d]));
+            else
+                assert_true(last.v[d] == want);
+        }
+        for (int d = STORAGE_HOST_DS_COUNT_; d < STORAGE_DS_COUNT_; d++)
+            assert_true(isnan(last.v[d]));
+
+        /* the default data source is a channel's: a host file has to be asked by name */
+        storage_series_t ser;
+        assert_int_equal(
+            storage_fetch(path, NULL, "AVERAGE", T0, T0 + 100, 10, addr, &ser, err, sizeof err),
+            -1);
+        assert_int_equal(errno, ENOENT);
+        assert_non_null(strstr(err, "cpu, gpu, gpu_w, gauge"));
+    }
 }
 
 static void test_rrdcached_recreated_file(void **state)
@@ -955,6 +1124,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_both_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rrdcached_recreated_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rrdcached_reconnect, setup, teardown),
+        cmocka_unit_test(test_host_ds_names),
+        cmocka_unit_test_setup_teardown(test_host_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
