@@ -253,6 +253,9 @@ struct collector {
     /* stepped mode: the barrier between the driver and the bus threads */
     pthread_mutex_t mu;
     pthread_cond_t go, done;
+    /* real time: sleepers wait on wake (CLOCK_MONOTONIC), broadcast when quit is set */
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake;
     uint64_t cycle;
     double cycle_t;
     size_t n_done;

@@ -25,6 +25,8 @@ static void teardown(collector_t *c)
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->go);
     pthread_cond_destroy(&c->done);
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->wake_mu);
     free(c);
 }
 
@@ -73,6 +75,14 @@ static collector_t *setup(const siteconf_t *cfg, const profile_set_t *ps, const 
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->go, NULL);
     pthread_cond_init(&c->done, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->wake, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    pthread_mutex_init(&c->wake_mu, NULL);
     /* A USB device gets a bus (a thread) of its own: a UPS that stalls delays nothing else. */
     for (size_t s = 0; s < cfg->n_sites; s++)
         for (size_t i = 0; i < cfg->sites[s].n_buses; i++)

@@ -1,10 +1,14 @@
 /*
  * Scheduling: one thread per bus, in real time or in stepped time.
  *
- * Real time: each bus thread polls what is due, then sleeps until its next device is due,
- * waking at least every 100 ms to see whether it should stop.  Buses never wait for each
- * other.  The main thread rewrites the status file every few seconds and flushes storage
- * every storage.flush_interval seconds (and once more when the collector stops).
+ * Real time: each bus thread polls what is due, then sleeps on a condition variable until its
+ * next device is due or the collector stops: an idle collector does not wake up between polls
+ * (on a shared clock running faster than real time, whose pace is measured as it goes, a
+ * sleeper still looks every 100 ms).  Buses never wait for each other.  The main thread
+ * sleeps until its next chore: it rewrites the status file every few seconds, flushes storage
+ * every storage.flush_interval seconds (and once more when the collector stops), and looks at
+ * the stop flag at least once a second.  SIGTERM and SIGINT are blocked in the other threads,
+ * so that they reach the main thread and cut its sleep short.
  *
  * USB devices: each has a thread of its own that polls it on the real clock, whatever the
  * collector's clock is (a UPS reports the present), and takes no part in stepped cycles.
@@ -18,6 +22,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <time.h>
 
 /* The status file is rewritten this often (real seconds): fresh enough for a monitoring
@@ -28,8 +33,11 @@
 #define FLUSH_CYCLES 2000
 /* Per-device summary in the log this often (real seconds). */
 #define SUMMARY_S 3600.0
-/* The longest a sleeping thread goes without looking at the stop flag. */
+/* On a shared clock whose pace is measured, the longest a sleeper goes without looking. */
 #define WAKE_S 0.1
+/* The longest the main thread goes without looking at the stop flag (a flag set by another
+ * thread; a signal cuts the sleep short at once). */
+#define STOP_CHECK_S 1.0
 
 double collect_mono(void)
 {
@@ -43,6 +51,7 @@ double collect_now(const collector_t *c)
     return wa_clock_now(c->clock);
 }
 
+/* Sleeps s seconds or until a signal arrives. */
 static void sleep_s(double s)
 {
     struct timespec ts;
@@ -50,8 +59,21 @@ static void sleep_s(double s)
         return;
     ts.tv_sec = (time_t)s;
     ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    nanosleep(&ts, NULL);
+}
+
+/* Waits on c->wake for at most s seconds; c->wake_mu is held. */
+static void wake_wait(collector_t *c, double s)
+{
+    struct timespec ts;
+    double at = collect_mono() + s;
+    ts.tv_sec = (time_t)at;
+    ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&c->wake, &c->wake_mu, &ts);
 }
 
 /* Polls the bus's devices that are due at t (stepped) or now (real), in configuration order;
@@ -74,27 +96,45 @@ static double bus_poll_due(cbus_t *b, double t, int stepped)
     return next;
 }
 
-/* Sleeps until clock (NULL: real time) reaches t or the collector is told to quit.  The
- * clock may run faster than real time (a scaled shared clock), so the pace is measured as it
- * goes. */
+/* Sleeps until clock (NULL: real time) reaches t or the collector is told to quit (quit()
+ * wakes it).  A shared clock may run faster than real time (a scaled clock), so its pace is
+ * measured as it goes and the sleeper looks every WAKE_S. */
 static void wait_until(collector_t *c, const wa_clock_t *clock, double t)
 {
     double rate = 1.0;
+    pthread_mutex_lock(&c->wake_mu);
     while (!atomic_load(&c->quit)) {
         double now = wa_clock_now(clock), m0 = collect_mono(), left = t - now, slice, dc, dm;
         if (left <= 0)
-            return;
+            break;
         slice = left / rate;
-        if (slice > WAKE_S)
+        if (clock && slice > WAKE_S)
             slice = WAKE_S;
+        if (!(slice <= 3600)) /* nothing due (INFINITY): only quit() ends the wait */
+            slice = 3600;
         if (slice < 0.001)
             slice = 0.001;
-        sleep_s(slice);
+        wake_wait(c, slice);
+        if (!clock)
+            continue;
         dc = wa_clock_now(clock) - now;
         dm = collect_mono() - m0;
         if (dm > 0 && dc > 0)
             rate = dc / dm;
     }
+    pthread_mutex_unlock(&c->wake_mu);
+}
+
+/* Tells every thread to stop, and wakes the sleepers. */
+static void quit(collector_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    atomic_store(&c->quit, 1);
+    pthread_cond_broadcast(&c->go);
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&c->wake_mu);
+    pthread_cond_broadcast(&c->wake);
+    pthread_mutex_unlock(&c->wake_mu);
 }
 
 static void *bus_real(void *arg)
@@ -156,12 +196,18 @@ static void flush(collector_t *c)
         wa_log(c->log, WA_LOG_WARN, "storage: %s (kept for the next flush)", err);
 }
 
+/* Storage is flushed this often (real seconds). */
+static double flush_every(const collector_t *c)
+{
+    /* A config not made by siteconf_load may leave flush_s 0. */
+    return c->cfg->storage.flush_s > 0 ? (double)c->cfg->storage.flush_s : HOUSEKEEP_S;
+}
+
 static void housekeep(collector_t *c, double *last_hk, double *last_sum)
 {
     char err[512];
     double m = collect_mono();
-    /* A config not made by siteconf_load may leave flush_s 0. */
-    double every = c->cfg->storage.flush_s > 0 ? (double)c->cfg->storage.flush_s : HOUSEKEEP_S;
+    double every = flush_every(c);
     if (m - c->last_flush >= every) {
         c->last_flush = m;
         flush(c);
@@ -218,10 +264,22 @@ static void drive_stepped(collector_t *c, double *last_hk, double *last_sum)
     }
 }
 
+/* Sleeps until the next chore (status, flush, summary), the stop time, or a signal, and at
+ * most STOP_CHECK_S. */
 static void drive_real(collector_t *c, double *last_hk, double *last_sum)
 {
-    while (!stop_asked(c, collect_now(c))) {
-        sleep_s(WAKE_S);
+    double now;
+    while (!stop_asked(c, now = collect_now(c))) {
+        double m = collect_mono(), s = STOP_CHECK_S;
+        double chores[3] = {*last_hk + HOUSEKEEP_S, c->last_flush + flush_every(c),
+                            *last_sum + SUMMARY_S};
+        for (size_t i = 0; i < 3; i++)
+            if (chores[i] - m < s)
+                s = chores[i] - m;
+        /* On a shared clock running fast, `until` comes sooner than it seems: look often. */
+        if (c->o->until > 0 && c->o->until - now < s)
+            s = c->clock ? WAKE_S : c->o->until - now;
+        sleep_s(s);
         housekeep(c, last_hk, last_sum);
     }
 }
@@ -232,7 +290,15 @@ int sched_run(collector_t *c, char *err, size_t errlen)
     double last_hk = collect_mono(), last_sum = last_hk;
     int rc = 0;
 
+    sigset_t stop_sigs, old_mask;
+
     c->last_flush = last_hk;
+    /* The threads started here inherit a mask without SIGTERM and SIGINT: those reach the
+     * main thread, whose sleep they end. */
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigaddset(&stop_sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_mask);
     for (size_t i = 0; i < c->n_buses; i++) {
         cbus_t *b = &c->buses[i];
         if (pthread_create(&b->th, NULL, b->usb ? bus_usb : stepped ? bus_stepped : bus_real,
@@ -242,16 +308,14 @@ int sched_run(collector_t *c, char *err, size_t errlen)
         }
         b->started = 1;
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (rc == 0) {
         if (stepped)
             drive_stepped(c, &last_hk, &last_sum);
         else
             drive_real(c, &last_hk, &last_sum);
     }
-    pthread_mutex_lock(&c->mu);
-    atomic_store(&c->quit, 1);
-    pthread_cond_broadcast(&c->go);
-    pthread_mutex_unlock(&c->mu);
+    quit(c);
     for (size_t i = 0; i < c->n_buses; i++)
         if (c->buses[i].started) {
             pthread_join(c->buses[i].th, NULL);
