@@ -84,25 +84,51 @@ static double m_pc_mining(const sc_load_t *ld, double w, double hour, int wday, 
     return (weekend(wday) || hour >= 19.0 || hour < 7.0) ? w * ld->count : 0.0;
 }
 
+/* Utilisation, 0..1, of an active load: how far it is between its idle and its full draw. */
+static double u_office(double hour, int wday)
+{
+    return weekend(wday) ? 0.0 : office_share(hour);
+}
+
+static double u_full(double hour, int wday)
+{
+    return 1.0;
+}
+
+static double u_pc_mining(double hour, int wday)
+{
+    return (weekend(wday) || hour >= 19.0 || hour < 7.0) ? 1.0 : 0.0;
+}
+
+/* A flat load is a machine's idle draw: it never moves between idle and full. */
+static double u_idle(double hour, int wday)
+{
+    return 0.0;
+}
+
 static const struct model {
     const char *name;
     double (*power)(const sc_load_t *ld, double w, double hour, int wday, double t);
     double default_w; /* sources in docs/simulator.md, "Load models" */
     int needs_local;  /* depends on the wall clock of the site */
+    double (*util)(double hour, int wday);
+    int gpus;         /* GPUs per unit on a host with a DCGM exporter; 0 = a CPU load */
 } models[] = {
-    {"office", m_office, 0.0, 1},
-    {"server", m_flat, 0.0, 0},
+    {"office", m_office, 0.0, 1, u_office, 0},
+    {"server", m_flat, 0.0, 0, u_idle, 0},
     /* 7-GPU rigs measured at the wall: 930-1111 W (cryptomarketpool.com, "Estimating
-     * electrical expenses for the warehouse"); 6-8 GPUs at 150-200 W plus the host. */
-    {"gpu_rig", m_gpu_rig, 1200.0, 0},
+     * electrical expenses for the warehouse"); 6-8 GPUs at 150-200 W plus the host: a
+     * simulated rig shows the low end, 6 GPUs. */
+    {"gpu_rig", m_gpu_rig, 1200.0, 0, u_full, 6},
     /* Bitmain Antminer S19 / S19 Pro: 3250 W rated (miningstore.com, "The Definitive Guide to
      * Antminer S19 Series Bitcoin Miners"). */
-    {"asic", m_flat, 3250.0, 0},
-    {"research_job", m_flat, 0.0, 0},
+    {"asic", m_flat, 3250.0, 0, u_full, 0},
+    /* A research job runs on GPU nodes of 4 GPUs each: a modelling choice (nodes carry 4 or 8). */
+    {"research_job", m_flat, 0.0, 0, u_full, 4},
     /* Office desktop idle just under 30 W (experts-exchange.com, "What is it worth, your
      * computer?"), a desktop CPU at full load about 65 W: a CPU miner adds tens of W. */
-    {"pc_mining", m_pc_mining, 40.0, 1},
-    {"constant", m_flat, 0.0, 0},
+    {"pc_mining", m_pc_mining, 40.0, 1, u_pc_mining, 0},
+    {"constant", m_flat, 0.0, 0, u_idle, 0},
 };
 
 static const struct model *find_model(const char *name)
@@ -132,6 +158,31 @@ double sim_load_power(const sc_load_t *ld, double hour, int wday, double t)
         return 0.0;
     w = ld->w > 0.0 ? ld->w : m->default_w;
     return m->power(ld, w, hour, wday, t);
+}
+
+double sim_load_util(const sc_load_t *ld, double hour, int wday, double t, double *span)
+{
+    const struct model *m = find_model(ld->model);
+    double w, idle;
+    *span = 0.0;
+    if (!m || m->util == u_idle)
+        return 0.0;
+    w = ld->w > 0.0 ? ld->w : m->default_w;
+    idle = m->power == m_office ? ld->base_w : 0.0;
+    *span = w > idle ? (w - idle) * ld->count : 0.0;
+    return active(ld, t) ? m->util(hour, wday) : 0.0;
+}
+
+int sim_load_gpus(const sc_load_t *ld)
+{
+    const struct model *m = find_model(ld->model);
+    return m ? m->gpus * ld->count : 0;
+}
+
+int sim_load_needs_local(const sc_load_t *ld)
+{
+    const struct model *m = find_model(ld->model);
+    return m ? m->needs_local : 0;
 }
 
 double sim_power_tz(const sc_sim_t *s, sim_tz_t *z, double t)

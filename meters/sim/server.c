@@ -1,6 +1,6 @@
 /*
- * server.c: sim_run -- builds every device, opens every bus, and serves them all from one
- * poll loop until the stop flag is set.
+ * server.c: sim_run -- builds every device and simulated host, opens every bus and exporter
+ * listener, and serves them all from one poll loop until the stop flag is set.
  *
  * One thread serves everything, so devices need no locks and their state (energy, fault
  * draws) changes in the order requests arrive.  poll() waits at most 100 ms so that a stop
@@ -23,6 +23,10 @@ struct server {
     size_t n_devs;
     sim_bus_t *buses;
     size_t n_buses;
+    sim_host_t *hosts; /* hosts with an exporter the simulator serves */
+    size_t n_hosts;
+    sim_http_t *http;  /* one listener per loopback address and port */
+    size_t n_http;
 };
 
 sim_dev_t *sim_bus_find(const sim_bus_t *b, int unit)
@@ -44,6 +48,12 @@ static void teardown(struct server *s)
     }
     for (size_t i = 0; i < s->n_devs; i++)
         sim_dev_free(s->devs[i]);
+    for (size_t i = 0; i < s->n_http; i++) {
+        sim_http_close(&s->http[i]);
+        free(s->http[i].routes);
+    }
+    free(s->http);
+    free(s->hosts);
     free(s->buses);
     free(s->devs);
 }
@@ -105,8 +115,104 @@ static int build(struct server *s, const siteconf_t *cfg, const profile_set_t *p
     return 0;
 }
 
+/* The listener for addr:port, made if new.  Port 0 asks the kernel for one per URL. */
+static sim_http_t *listener(struct server *s, const char *addr, int port)
+{
+    sim_http_t *l;
+    for (size_t i = 0; port != 0 && i < s->n_http; i++)
+        if (s->http[i].port == port && strcmp(s->http[i].addr, addr) == 0)
+            return &s->http[i];
+    l = &s->http[s->n_http++];
+    memset(l, 0, sizeof *l);
+    l->lfd = -1;
+    wa_strlcpy(l->addr, addr, sizeof l->addr);
+    l->port = port;
+    return l;
+}
+
+/* Adds the route of one exporter URL of host h.  0 (also when another machine serves it), or
+ * -1 with errno WA_ECONFIG or ENOMEM and err. */
+static int add_route(struct server *s, const siteconf_t *cfg, sim_host_t *h, const char *url,
+                     sim_exporter_t kind, const sim_opts_t *o, char *err, size_t errlen)
+{
+    char addr[64], path[SC_PATH_MAX];
+    int port, r = sim_http_url(url, addr, sizeof addr, &port, path, sizeof path);
+    sim_http_t *l;
+    sim_route_t *nr;
+    if (r == 0) {
+        wa_log(o->log, WA_LOG_INFO, "sim: host %s: %s is another machine's, not served",
+               h->cfg->id, url);
+        return 0;
+    }
+    if (r < 0) {
+        errno = WA_ECONFIG;
+        return wa_err(err, errlen, "%s:%d: host %s: cannot serve %s", cfg->file, h->cfg->line,
+                      h->cfg->id, url);
+    }
+    l = listener(s, addr, port);
+    for (size_t i = 0; i < l->n_routes; i++)
+        if (strcmp(l->routes[i].path, path) == 0) {
+            errno = WA_ECONFIG;
+            return wa_err(err, errlen,
+                          "%s:%d: host %s: %s is also host %s's %s exporter (line %d)", cfg->file,
+                          h->cfg->line, h->cfg->id, url, l->routes[i].host->cfg->id,
+                          l->routes[i].kind == SIM_EXPORTER_NODE ? "node" : "GPU",
+                          l->routes[i].host->cfg->line);
+        }
+    if (!(nr = realloc(l->routes, (l->n_routes + 1) * sizeof *nr))) {
+        errno = ENOMEM;
+        return wa_err(err, errlen, "sim: out of memory");
+    }
+    l->routes = nr;
+    nr = &l->routes[l->n_routes++];
+    wa_strlcpy(nr->path, path, sizeof nr->path);
+    nr->host = h;
+    nr->kind = kind;
+    return 0;
+}
+
+/* Every host with an exporter URL on loopback becomes a simulated host. */
+static int build_hosts(struct server *s, const siteconf_t *cfg, const sim_opts_t *o, double origin,
+                       char *err, size_t errlen)
+{
+    size_t nh = 0;
+    for (size_t i = 0; i < cfg->n_sites; i++)
+        nh += cfg->sites[i].n_hosts;
+    s->hosts = calloc(nh ? nh : 1, sizeof *s->hosts);
+    s->http = calloc(nh ? 2 * nh : 1, sizeof *s->http);
+    if (!s->hosts || !s->http) {
+        errno = ENOMEM;
+        return wa_err(err, errlen, "sim: out of memory");
+    }
+    for (size_t i = 0; i < cfg->n_sites; i++)
+        for (size_t k = 0; k < cfg->sites[i].n_hosts; k++) {
+            const sc_host_t *hc = &cfg->sites[i].hosts[k];
+            sim_host_t *h = &s->hosts[s->n_hosts];
+            if (!hc->exporter[0] && !hc->gpu_exporter[0])
+                continue;
+            if (sim_host_init(h, &cfg->sites[i], hc, origin, err, errlen) != 0)
+                return -1;
+            s->n_hosts++;
+            if ((hc->exporter[0] &&
+                 add_route(s, cfg, h, hc->exporter, SIM_EXPORTER_NODE, o, err, errlen) != 0) ||
+                (hc->gpu_exporter[0] &&
+                 add_route(s, cfg, h, hc->gpu_exporter, SIM_EXPORTER_DCGM, o, err, errlen) != 0))
+                return -1;
+        }
+    return 0;
+}
+
 static int open_buses(struct server *s, const sim_opts_t *o, char *err, size_t errlen)
 {
+    for (size_t i = 0; i < s->n_http; i++) {
+        if (sim_http_open(&s->http[i], err, errlen) != 0)
+            return -1;
+        for (size_t r = 0; r < s->http[i].n_routes; r++)
+            wa_log(o->log, WA_LOG_INFO, "sim: host %s: %s exporter on http://%s%s",
+                   s->http[i].routes[r].host->cfg->id,
+                   s->http[i].routes[r].kind == SIM_EXPORTER_NODE ? "node" : "DCGM",
+                   s->http[i].bound, s->http[i].routes[r].path);
+    }
     for (size_t i = 0; i < s->n_buses; i++) {
         sim_bus_t *b = &s->buses[i];
         int rc = b->cfg->kind == SC_BUS_TCP ? sim_tcp_open(b, err, errlen)
@@ -145,6 +251,11 @@ static int write_ready(const struct server *s, const char *path, char *err, size
         else
             fprintf(f, "rtu %s %s %s\n", b->cfg->id, b->cfg->device, b->slave);
     }
+    for (size_t i = 0; i < s->n_http; i++)
+        for (size_t r = 0; r < s->http[i].n_routes; r++)
+            fprintf(f, "http %s %s %s %s\n", s->http[i].routes[r].host->cfg->id,
+                    s->http[i].routes[r].kind == SIM_EXPORTER_NODE ? "node" : "dcgm",
+                    s->http[i].bound, s->http[i].routes[r].path);
     ok = ferror(f) == 0;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
@@ -167,9 +278,11 @@ static int serve(struct server *s, const sim_opts_t *o, sim_stats_t *st, char *e
 
     for (size_t i = 0; i < s->n_buses; i++)
         cap += s->buses[i].cfg->kind == SC_BUS_TCP ? 1 + SIM_TCP_CLIENTS : 1;
+    cap += s->n_http * (1 + SIM_HTTP_CLIENTS);
+    /* first[] and count[]: the buses' poll entries, then the listeners'. */
     pfd = calloc(cap ? cap : 1, sizeof *pfd);
-    first = calloc(s->n_buses ? s->n_buses : 1, sizeof *first);
-    count = calloc(s->n_buses ? s->n_buses : 1, sizeof *count);
+    first = calloc(s->n_buses + s->n_http + 1, sizeof *first);
+    count = calloc(s->n_buses + s->n_http + 1, sizeof *count);
     if (!pfd || !first || !count) {
         errno = ENOMEM;
         rc = wa_err(err, errlen, "sim: out of memory");
@@ -191,6 +304,11 @@ static int serve(struct server *s, const sim_opts_t *o, sim_stats_t *st, char *e
             }
             n += count[i];
         }
+        for (size_t i = 0; i < s->n_http; i++) {
+            first[s->n_buses + i] = n;
+            count[s->n_buses + i] = sim_http_fds(&s->http[i], pfd + n, cap - n);
+            n += count[s->n_buses + i];
+        }
         if (poll(pfd, n, wait) < 0) {
             if (errno == EINTR)
                 continue;
@@ -203,6 +321,9 @@ static int serve(struct server *s, const sim_opts_t *o, sim_stats_t *st, char *e
             else
                 sim_rtu_service(&s->buses[i], pfd + first[i], count[i], &sv);
         }
+        for (size_t i = 0; i < s->n_http; i++)
+            sim_http_service(&s->http[i], pfd + first[s->n_buses + i], count[s->n_buses + i],
+                             &sv);
     }
 out:
     free(pfd);
@@ -226,14 +347,19 @@ int sim_run(const siteconf_t *cfg, const profile_set_t *ps, const sim_opts_t *o,
     memset(&st, 0, sizeof st);
     rc = build(&s, cfg, ps, o, err, errlen);
     if (rc == 0)
+        rc = build_hosts(&s, cfg, o,
+                         o->energy_origin > 0 ? o->energy_origin : wa_clock_now(o->clock), err,
+                         errlen);
+    if (rc == 0)
         rc = open_buses(&s, o, err, errlen);
     if (rc == 0 && o->ready_file && o->ready_file[0]) {
         rc = write_ready(&s, o->ready_file, err, errlen);
         wrote_ready = rc == 0;
     }
     if (rc == 0) {
-        wa_log(o->log, WA_LOG_INFO, "sim: serving %zu device(s) on %zu bus(es)", s.n_devs,
-               s.n_buses);
+        wa_log(o->log, WA_LOG_INFO,
+               "sim: serving %zu device(s) on %zu bus(es), %zu host(s) on %zu HTTP listener(s)",
+               s.n_devs, s.n_buses, s.n_hosts, s.n_http);
         rc = serve(&s, o, &st, err, errlen);
     }
     e = errno;
@@ -243,10 +369,11 @@ int sim_run(const siteconf_t *cfg, const profile_set_t *ps, const sim_opts_t *o,
     teardown(&s);
     wa_log(o->log, WA_LOG_INFO,
            "sim: stopped after %llu requests: %llu replies, %llu exceptions, %llu timeouts, "
-           "%llu drops, %llu garbled",
+           "%llu drops, %llu garbled; %llu exporter requests (%llu refused)",
            (unsigned long long)st.requests, (unsigned long long)st.replies,
            (unsigned long long)st.exceptions, (unsigned long long)st.timeouts,
-           (unsigned long long)st.dropped, (unsigned long long)st.garbage);
+           (unsigned long long)st.dropped, (unsigned long long)st.garbage,
+           (unsigned long long)st.http_requests, (unsigned long long)st.http_errors);
     if (stats)
         *stats = st;
     errno = e;

@@ -58,9 +58,49 @@ double sim_load_power(const sc_load_t *ld, double hour, int wday, double t);
 /* Default `w` of a model when the config gives none (0 if the model has no default). */
 double sim_load_default_w(const char *model);
 
+/* How far a load is between its idle and its full draw at this instant, 0..1 (a running job or
+ * rig: 1; an office PC mining at night: 1 at night), and in *span the W between the two for the
+ * whole load (x count).  Flat models (server, constant) are a machine's idle draw: 0, span 0.
+ * Outside from..to: 0.  So a load draws idle + span x util (the gpu_rig's ripple aside). */
+double sim_load_util(const sc_load_t *ld, double hour, int wday, double t, double *span);
+/* GPUs the load keeps busy on a host with a DCGM exporter (per unit x count); 0 = a CPU load. */
+int sim_load_gpus(const sc_load_t *ld);
+/* 1 if the model depends on the site's wall clock. */
+int sim_load_needs_local(const sc_load_t *ld);
+
 double sim_power_tz(const sc_sim_t *s, sim_tz_t *z, double t);
 /* Energy in Wh between t0 and t1 (0 if t1 <= t0). */
 double sim_energy_tz(const sc_sim_t *s, sim_tz_t *z, double t0, double t1);
+
+/* --- hosts.c ---------------------------------------------------------------------------- */
+
+#define SIM_HOST_CPUS 4      /* CPUs a simulated host shows: a modelling choice */
+#define SIM_HOST_GPUS_MAX 64 /* GPUs one host may show */
+
+typedef enum { SIM_EXPORTER_NODE, SIM_EXPORTER_DCGM } sim_exporter_t;
+
+typedef struct sim_host {
+    const sc_host_t *cfg;                 /* borrowed */
+    const sc_load_t *loads[SC_LOADS_MAX]; /* borrowed: the loads that name this host */
+    size_t n_loads;
+    int gpu_side;    /* the host has a gpu_exporter: GPU models show on its GPUs */
+    size_t n_gpus;
+    sim_tz_t tz;
+    double c_t;      /* the CPU counters are integrated up to this time */
+    double busy_s, idle_s; /* per CPU, from the origin */
+} sim_host_t;
+
+/* Finds the loads of site that name cfg->id; the counters start at origin.  0, or -1 with errno
+ * WA_ECONFIG and err (too many GPUs). */
+int sim_host_init(sim_host_t *h, const sc_site_t *site, const sc_host_t *cfg, double origin,
+                  char *err, size_t errlen);
+/* The host at t (instantaneous; the counters are not touched). */
+void sim_host_now(sim_host_t *h, double t, sim_host_load_t *out);
+/* Integrates the CPU counters up to t; an earlier t leaves them as they are. */
+void sim_host_advance(sim_host_t *h, double t);
+/* The exposition text (format 0.0.4) at t, the counters advanced first.  A malloc'd buffer the
+ * caller frees, its length in *len; NULL with errno ENOMEM. */
+char *sim_host_render(sim_host_t *h, sim_exporter_t kind, double t, size_t *len);
 
 /* --- device.c --------------------------------------------------------------------------- */
 
@@ -218,6 +258,50 @@ int sim_rtu_wait_ms(const sim_bus_t *b);
 
 /* Monotonic seconds. */
 double sim_mono(void);
+
+/* --- http.c: the hosts' exporters --------------------------------------------------------- */
+
+#define SIM_HTTP_CLIENTS 64    /* per listener; more are accepted and closed at once */
+#define SIM_HTTP_HEAD_MAX 8192 /* request line and headers; a longer head gets 431 */
+#define SIM_HTTP_IDLE_S 10.0   /* a client without a whole request by then is dropped */
+
+/* One path of a listener: which host's which exporter. */
+typedef struct sim_route {
+    char path[SC_PATH_MAX];
+    sim_host_t *host; /* borrowed from the server */
+    sim_exporter_t kind;
+} sim_route_t;
+
+typedef struct sim_http_conn {
+    int fd;
+    int state; /* reading the request, writing the answer, draining until the client closes */
+    size_t in_len;
+    char in[SIM_HTTP_HEAD_MAX];
+    char *out; /* the answer, head and body; owned */
+    size_t out_len, out_off;
+    double since; /* monotonic s the state began */
+} sim_http_conn_t;
+
+typedef struct sim_http {
+    char addr[64]; /* IPv4 loopback literal */
+    int port;      /* as configured; the bound port once open (0 asks the kernel) */
+    int lfd;
+    char bound[80];
+    sim_route_t *routes; /* owned */
+    size_t n_routes;
+    sim_http_conn_t conns[SIM_HTTP_CLIENTS];
+    size_t n_conns;
+} sim_http_t;
+
+/* Reads an exporter URL "http://host[:port][/path]".  1 if the simulator serves it (host an IPv4
+ * loopback literal, 127.0.0.0/8, or "localhost"): addr, port (80 if none) and the path without
+ * query ("/" if none) are filled; 0 if it names another machine; -1 if it is no such URL. */
+int sim_http_url(const char *url, char *addr, size_t an, int *port, char *path, size_t pn);
+int sim_http_open(sim_http_t *l, char *err, size_t errlen);
+void sim_http_close(sim_http_t *l);
+size_t sim_http_fds(const sim_http_t *l, struct pollfd *pfd, size_t max);
+/* Serves what poll() reported, then drops clients past their time. */
+void sim_http_service(sim_http_t *l, const struct pollfd *pfd, size_t n, const sim_serve_t *sv);
 
 /* --- rtu.c ------------------------------------------------------------------------------ */
 

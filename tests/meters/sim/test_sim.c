@@ -1233,8 +1233,13 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-int main(void)
+/* test_hosts.c: the simulated hosts' tests, `test_sim hosts` and `test_sim prometheus`. */
+int sim_hosts_main(const char *group);
+
+int main(int argc, char **argv)
 {
+    if (argc > 1)
+        return sim_hosts_main(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_models),
         cmocka_unit_test(test_power_local_time),
