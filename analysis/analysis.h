@@ -72,6 +72,13 @@ typedef struct an_rig {
 typedef enum { AN_FLAT_24X7, AN_STEP_UP, AN_OFF_HOURS } an_kind_t;
 const char *an_kind_name(an_kind_t k);
 
+/* What a load looks like to the inspectors (docs/correlate.md, "Classes"): a machine someone
+ * runs on purpose (deliberate), a machine made to mine behind its owner's back (passive: a
+ * trojan's pattern), or declared research.  NONE: not classed. */
+typedef enum { AN_CLASS_NONE, AN_CLASS_DELIBERATE, AN_CLASS_PASSIVE, AN_CLASS_RESEARCH } an_class_t;
+/* "", "deliberate", "passive", "research" (static strings). */
+const char *an_class_name(an_class_t c);
+
 #define AN_EVIDENCE_MAX 16
 #define AN_RIG_FITS_MAX 6
 
@@ -126,6 +133,10 @@ typedef struct an_finding {
     char estimated_how[96]; /* how it was estimated: "load % x nominal 600 W (device)" */
     an_evidence_t evidence[AN_EVIDENCE_MAX];
     size_t n_evidence;
+    /* Set by the site layer (the channel layer leaves NONE): from the correlation with the
+     * circuit's hosts where there is one, else from the finding's shape (docs/correlate.md). */
+    an_class_t cls;
+    char cls_why[192];      /* the reason in words */
 } an_finding_t;
 
 /* The rig estimate as people read it: "2-3 asic, or 4 gpu_rig, or 39-126 office_pc"; "" without
@@ -197,6 +208,58 @@ const an_rig_t *an_rigs_builtin(size_t *n);
 int an_rig_estimate(const an_rig_t *cat, size_t n, double step_w, const char *only,
                     an_finding_t *f);
 
+/* ---- Power against compute load (docs/correlate.md) ---- */
+
+typedef enum {
+    AN_CORR_RESIDUAL,       /* power no monitored host accounts for: hidden equipment */
+    AN_CORR_HOST_FULL,      /* a host at full load day and night that no job covers */
+    AN_CORR_HOST_OFF_HOURS, /* a host busy at nights and weekends only that no job covers */
+    AN_CORR_HOST_RESEARCH   /* a host's load that declared jobs cover */
+} an_corr_kind_t;
+/* "unexplained_residual", "host_full_load", "host_off_hours", "host_research". */
+const char *an_corr_kind_name(an_corr_kind_t k);
+
+typedef struct an_corr_finding {
+    an_corr_kind_t kind;
+    an_class_t cls;
+    char host[SC_ID_MAX];     /* "" for a residual */
+    int64_t onset;            /* Unix s */
+    double w;                 /* size, W */
+    int count_min, count_max; /* machines: 1 for a host; a residual's range of GPU rigs */
+    char explained_by[256];   /* research: the job ids ("4410,4412") */
+    char why[256];            /* the class's evidence in words */
+    an_evidence_t evidence[AN_EVIDENCE_MAX]; /* informative: threshold NaN, op "" */
+    size_t n_evidence;
+} an_corr_finding_t;
+
+/* One host of a circuit in the fit. */
+typedef struct an_corr_host {
+    char id[SC_ID_MAX];
+    double slope_w;           /* W at full load */
+    int slope_fitted;         /* 0: its load barely moved in the reference period; the slope is
+                                 the declared max_w - idle_w, or 0 if not declared */
+    double mean_util;         /* over the circuit's window, 0..1; NaN if never known */
+    double coverage;          /* fraction of the circuit's steps with a known utilisation */
+} an_corr_host_t;
+
+/* A circuit's fit, power = idle + sum of slope x utilisation, and what it found. */
+typedef struct an_corr {
+    int fitted;               /* 0: no fit (note says why); hosts are listed all the same */
+    char note[256];
+    int64_t ref_from, ref_to; /* the reference period of the fit */
+    double idle_w;
+    double r2;                /* of the robust fit over the reference period */
+    double resid_sd_w;        /* the reference residual's scale, MAD x 1.4826 */
+    double resid_mean_w;      /* mean residual after the reference period */
+    double pearson, spearman; /* power against the explained load */
+    int best_lag_s;           /* lag of the best cross-correlation; > 0: power follows load */
+    double best_lag_r;
+    an_corr_host_t *hosts;
+    size_t n_hosts;
+    an_corr_finding_t *findings;
+    size_t n_findings;
+} an_corr_t;
+
 /* ---- Site layer ---- */
 
 typedef enum { AN_FMT_TEXT, AN_FMT_JSON, AN_FMT_CSV } an_format_t;
@@ -210,6 +273,9 @@ typedef struct an_run_opts {
     an_format_t format;
     an_opts_t channel;
     FILE *warn;              /* files skipped and why; NULL = stderr */
+    /* The correlation's reference period (docs/correlate.md); 0, 0 = the first 7 days of each
+     * circuit's window. */
+    int64_t ref_from, ref_to;
 } an_run_opts_t;
 
 /* Analyses every channel and writes the result to out in the chosen format (JSON schema
@@ -275,7 +341,32 @@ typedef struct an_channel_result {
     int64_t data_end;       /* end of the last step with a known power value */
     an_declared_t *declared; /* from the config (research jobs); an_result_free() frees */
     size_t n_declared;
+    an_corr_t *corr;        /* NULL: no host of the inventory draws from this channel;
+                               an_result_free() frees */
 } an_channel_result_t;
+
+/* A host of the site's inventory (siteconf hosts) and how its utilisation file was read. */
+typedef struct an_host {
+    char id[SC_ID_MAX];
+    char role[SC_ID_MAX];
+    char channel[256];      /* its circuit's channel id, "site/device/channel"; "" = not known */
+    char ips[SC_HOST_IPS_MAX][46];
+    size_t n_ips;
+    char file[512];         /* DATA/<site>/hosts/<id>.rrd */
+    int read;               /* 1: its utilisation was read and set against its circuit */
+    char source[16];        /* data sources that had values: "cpu", "gpu", "cpu+gpu", "" */
+    double mean_util;       /* over its circuit's window, 0..1; NaN if not read */
+    double coverage;        /* fraction of its circuit's steps with a known utilisation */
+    char note[256];         /* why it was not read or not used; "" */
+} an_host_t;
+
+/* An address network monitoring flagged, mapped to a host of the site and its circuit. */
+typedef struct an_flagged_ip {
+    char ip[46];
+    int64_t seen;
+    char host[SC_ID_MAX];   /* "" = unmapped: no host of the site has this address */
+    char channel[256];      /* the host's circuit; "" when unmapped or not known */
+} an_flagged_ip_t;
 
 typedef struct an_site_result {
     char id[SC_ID_MAX];
@@ -287,7 +378,30 @@ typedef struct an_site_result {
     size_t n_channels;
     double kwh, excess_kwh, kgce, kgco2, cost, days;
     an_savings_t savings;   /* removing the unexplained loads still on at the end */
+    an_host_t *hosts;       /* the inventory, in config order; an_result_free() frees */
+    size_t n_hosts;
+    an_flagged_ip_t *flagged; /* in the file's order, unmapped ones included; freed likewise */
+    size_t n_flagged;
+    size_t n_jobs;          /* research jobs read from jobs_file and slurm_file */
 } an_site_result_t;
+
+/* The inspectors' three questions about a flagged address: which machine and circuit, how
+ * many rigs since when, and deliberate, trojan (passive) or research. */
+typedef struct an_ip_answer {
+    const an_host_t *host;             /* NULL: unmapped */
+    const an_channel_result_t *channel; /* NULL: unmapped, circuit not known or not read */
+    an_class_t cls;                    /* NONE: nothing on its circuit says it mines */
+    char kind[32];                     /* the finding the answer rests on; "" if none */
+    int64_t since;                     /* its onset; 0 if none */
+    double w;                          /* its size, W; NaN if none */
+    int count_min, count_max;          /* how many of unit */
+    char unit[32];                     /* "host" (the host itself), "gpu_rig" (a residual),
+                                          or a power finding's rig kind */
+    char why[256];                     /* in words */
+} an_ip_answer_t;
+
+/* Answers for ip (an entry of s->flagged); the pointers in out point into s.  Never fails. */
+void an_ip_answer(const an_site_result_t *s, const an_flagged_ip_t *ip, an_ip_answer_t *out);
 
 typedef struct an_result {
     int64_t from, to;       /* the earliest site's from, the latest site's to */

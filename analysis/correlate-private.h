@@ -6,7 +6,8 @@
  * the circuit's idle plus a slope per host; the residual (measured minus explained) and the
  * hosts' own load, set against the declared research jobs, give findings, each with a class
  * (deliberate, passive, research) and its evidence.  Flagged IP addresses map to hosts,
- * circuits and those findings.  Not yet public: the site layer and the outputs will call it.
+ * circuits and those findings.  The site layer (corr_run.c, hosts.c) calls it and copies the
+ * results into analysis.h's public an_corr_t.
  */
 #ifndef WA_CORRELATE_PRIVATE_H
 #define WA_CORRELATE_PRIVATE_H
@@ -90,6 +91,10 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
                        size_t n_hosts, const cr_job_t *jobs, size_t n_jobs, const cr_opts_t *o,
                        cr_circuit_t *out, char *err, size_t errlen);
 void cr_circuit_free(cr_circuit_t *c);
+
+/* 1 if t falls in a night (o->night_from..night_to local hours) or on a weekend day, local
+ * time being UTC + o->tz_offset_s. */
+int cr_off_hours(int64_t t, const cr_opts_t *o);
 
 /* Pearson and Spearman correlation of x and y over the pairs where both are known; NaN when
  * fewer than 3.  Exposed for the tests. */

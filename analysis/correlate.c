@@ -146,7 +146,7 @@ static int push_finding(cr_circuit_t *c, const cr_finding_t *f)
 }
 
 /* Night or weekend, in local time: when a trojan on an office PC is left alone. */
-static int off_hours(int64_t t, const cr_opts_t *o)
+int cr_off_hours(int64_t t, const cr_opts_t *o)
 {
     int64_t local = t + o->tz_offset_s;
     int64_t day = local >= 0 ? local / 86400 : (local - 86399) / 86400;
@@ -158,19 +158,25 @@ static int off_hours(int64_t t, const cr_opts_t *o)
                                        : (hour >= o->night_from && hour < o->night_to);
 }
 
-static int host_in_job(const cr_job_t *j, const char *host)
+/* 1 if the comma-separated list names item (whole names only: "441" is not in "4410"). */
+static int list_has(const char *list, const char *item)
 {
-    size_t hl = strlen(host);
-    for (const char *p = j->hosts; *p;) {
+    size_t hl = strlen(item);
+    for (const char *p = list; *p;) {
         const char *e = strchr(p, ',');
         size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == hl && !strncmp(p, host, hl))
+        if (l == hl && !strncmp(p, item, hl))
             return 1;
         if (!e)
             break;
         p = e + 1;
     }
     return 0;
+}
+
+static int host_in_job(const cr_job_t *j, const char *host)
+{
+    return list_has(j->hosts, host);
 }
 
 /* The robust fit over [r0, r1).  Hosts whose load barely moves there cannot be told from the
@@ -342,11 +348,12 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
     double *res = malloc((n ? n : 1) * sizeof *res);
     double *tmp = malloc((n ? 2 * n : 1) * sizeof *tmp); /* the MAD needs two halves */
     signed char *hit = malloc(n ? n : 1);
+    size_t *mine = malloc((nj ? nj : 1) * sizeof *mine);
     c->slope = calloc(nh ? nh : 1, sizeof *c->slope);
     c->slope_fitted = calloc(nh ? nh : 1, sizeof *c->slope_fitted);
     c->n_hosts = nh;
     int rc = -1;
-    if (!pred || !res || !tmp || !hit || !c->slope || !c->slope_fitted) {
+    if (!pred || !res || !tmp || !hit || !mine || !c->slope || !c->slope_fitted) {
         errno = ENOMEM;
         wa_err(err, errlen, "out of memory");
         goto out;
@@ -412,7 +419,7 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
         for (size_t i = on; i < n; i++) {
             if (isnan(res[i]))
                 continue;
-            if (off_hours(start + (int64_t)(i + 1) * step, &o)) {
+            if (cr_off_hours(start + (int64_t)(i + 1) * step, &o)) {
                 nsum += res[i];
                 nn++;
             } else {
@@ -450,8 +457,12 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
         const char *id = hosts[k].cfg ? hosts[k].cfg->id : "";
         if (!u)
             continue;
-        size_t busy = 0, covered = 0, known = 0;
+        size_t busy = 0, covered = 0, known = 0, nmine = 0;
         char jobs_seen[256] = "";
+        /* This host's jobs, looked up once rather than at every sample. */
+        for (size_t j = 0; j < nj; j++)
+            if (host_in_job(&jobs[j], id))
+                mine[nmine++] = j;
         /* hit: busy outside any job = 1, idle = 0, unknown or in a job = -1 */
         for (size_t i = 0; i < n; i++) {
             if (isnan(u[i])) {
@@ -462,16 +473,18 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
             int b = u[i] >= o.busy;
             int64_t t = start + (int64_t)(i + 1) * step;
             int in = 0;
-            for (size_t j = 0; j < nj && !in; j++)
-                if (t >= jobs[j].from && t < jobs[j].to && host_in_job(&jobs[j], id)) {
+            for (size_t m = 0; m < nmine && !in; m++) {
+                const cr_job_t *j = &jobs[mine[m]];
+                if (t >= j->from && t < j->to) {
                     in = 1;
-                    if (b && !strstr(jobs_seen, jobs[j].id) &&
-                        strlen(jobs_seen) + strlen(jobs[j].id) + 2 < sizeof jobs_seen) {
+                    if (b && !list_has(jobs_seen, j->id) &&
+                        strlen(jobs_seen) + strlen(j->id) + 2 < sizeof jobs_seen) {
                         if (jobs_seen[0])
                             strcat(jobs_seen, ",");
-                        strcat(jobs_seen, jobs[j].id);
+                        strcat(jobs_seen, j->id);
                     }
                 }
+            }
             busy += (size_t)b;
             covered += (size_t)(b && in);
             hit[i] = in ? -1 : b;
@@ -484,7 +497,7 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
         if (!night)
             goto nomem;
         for (size_t i = 0; i < n; i++)
-            night[i] = off_hours(start + (int64_t)(i + 1) * step, &o) ? hit[i] : -1;
+            night[i] = cr_off_hours(start + (int64_t)(i + 1) * step, &o) ? hit[i] : -1;
         size_t on_night = persistent_onset(night, n, 0, day, 0.8, 2);
         free(night);
         double slope = c->slope[k];
@@ -502,7 +515,7 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
                     continue;
                 us += u[i];
                 um++;
-                if (!off_hours(start + (int64_t)(i + 1) * step, &o)) {
+                if (!cr_off_hours(start + (int64_t)(i + 1) * step, &o)) {
                     dknown++;
                     dbusy += (size_t)hit[i];
                 }
@@ -557,6 +570,7 @@ out:
     free(res);
     free(tmp);
     free(hit);
+    free(mine);
     if (rc < 0) {
         int e = errno;
         cr_circuit_free(c);

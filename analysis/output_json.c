@@ -34,6 +34,34 @@ static cJSON *savings_json(const an_savings_t *s, int with_cost)
     return o;
 }
 
+static cJSON *evidence_json(const an_evidence_t *ev, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < n && i < AN_EVIDENCE_MAX; i++) {
+        const an_evidence_t *e = &ev[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", e->name);
+        num(x, "value", e->value);
+        num(x, "threshold", e->threshold);
+        cJSON_AddStringToObject(x, "op", e->op);
+        cJSON_AddBoolToObject(x, "passed", e->passed);
+        cJSON_AddItemToArray(a, x);
+    }
+    return a;
+}
+
+/* "class" and "class_why"; null for a finding not classed. */
+static void class_json(cJSON *o, an_class_t c, const char *why)
+{
+    if (c == AN_CLASS_NONE) {
+        cJSON_AddNullToObject(o, "class");
+        cJSON_AddNullToObject(o, "class_why");
+        return;
+    }
+    cJSON_AddStringToObject(o, "class", an_class_name(c));
+    cJSON_AddStringToObject(o, "class_why", why);
+}
+
 static cJSON *finding_json(const an_channel_result_t *c, const an_finding_t *f)
 {
     cJSON *o = cJSON_CreateObject();
@@ -66,16 +94,154 @@ static cJSON *finding_json(const an_channel_result_t *c, const an_finding_t *f)
     cJSON_AddBoolToObject(o, "estimated", f->estimated);
     if (f->estimated)
         cJSON_AddStringToObject(o, "estimated_how", f->estimated_how);
-    cJSON *ev = cJSON_AddArrayToObject(o, "evidence");
-    for (size_t i = 0; i < f->n_evidence && i < AN_EVIDENCE_MAX; i++) {
-        const an_evidence_t *e = &f->evidence[i];
+    cJSON_AddItemToObject(o, "evidence", evidence_json(f->evidence, f->n_evidence));
+    class_json(o, f->cls, f->cls_why);
+    return o;
+}
+
+/* ---- correlation with the hosts (docs/correlate.md) ---- */
+
+static cJSON *corr_finding_json(const an_corr_finding_t *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", an_corr_kind_name(f->kind));
+    class_json(o, f->cls, f->why);
+    if (f->host[0])
+        cJSON_AddStringToObject(o, "host", f->host);
+    else
+        cJSON_AddNullToObject(o, "host");
+    num(o, "onset", (double)f->onset);
+    num(o, "w", f->w);
+    cJSON_AddNumberToObject(o, "count_min", f->count_min);
+    cJSON_AddNumberToObject(o, "count_max", f->count_max);
+    if (f->explained_by[0])
+        cJSON_AddStringToObject(o, "explained_by", f->explained_by);
+    else
+        cJSON_AddNullToObject(o, "explained_by");
+    cJSON_AddItemToObject(o, "evidence", evidence_json(f->evidence, f->n_evidence));
+    return o;
+}
+
+static cJSON *corr_json(const an_corr_t *c)
+{
+    if (!c)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "fitted", c->fitted);
+    if (c->note[0])
+        cJSON_AddStringToObject(o, "note", c->note);
+    num(o, "ref_from", (double)c->ref_from);
+    num(o, "ref_to", (double)c->ref_to);
+    num(o, "idle_w", c->fitted ? c->idle_w : NAN);
+    num(o, "r2", c->fitted ? c->r2 : NAN);
+    num(o, "resid_sd_w", c->fitted ? c->resid_sd_w : NAN);
+    num(o, "resid_mean_w", c->fitted ? c->resid_mean_w : NAN);
+    num(o, "pearson", c->fitted ? c->pearson : NAN);
+    num(o, "spearman", c->fitted ? c->spearman : NAN);
+    num(o, "best_lag_s", c->fitted ? (double)c->best_lag_s : NAN);
+    num(o, "best_lag_r", c->fitted ? c->best_lag_r : NAN);
+    cJSON *hs = cJSON_AddArrayToObject(o, "hosts");
+    for (size_t i = 0; i < c->n_hosts; i++) {
+        const an_corr_host_t *h = &c->hosts[i];
         cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "name", e->name);
-        num(x, "value", e->value);
-        num(x, "threshold", e->threshold);
-        cJSON_AddStringToObject(x, "op", e->op);
-        cJSON_AddBoolToObject(x, "passed", e->passed);
-        cJSON_AddItemToArray(ev, x);
+        cJSON_AddStringToObject(x, "id", h->id);
+        num(x, "slope_w", c->fitted ? h->slope_w : NAN);
+        cJSON_AddBoolToObject(x, "slope_fitted", c->fitted && h->slope_fitted);
+        num(x, "mean_util", h->mean_util);
+        num(x, "coverage", h->coverage);
+        cJSON_AddItemToArray(hs, x);
+    }
+    cJSON *fs = cJSON_AddArrayToObject(o, "findings");
+    for (size_t i = 0; i < c->n_findings; i++)
+        cJSON_AddItemToArray(fs, corr_finding_json(&c->findings[i]));
+    return o;
+}
+
+static cJSON *host_json(const an_host_t *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", h->id);
+    cJSON_AddStringToObject(o, "role", h->role);
+    if (h->channel[0])
+        cJSON_AddStringToObject(o, "channel", h->channel);
+    else
+        cJSON_AddNullToObject(o, "channel");
+    cJSON *ips = cJSON_AddArrayToObject(o, "ips");
+    for (size_t i = 0; i < h->n_ips && i < SC_HOST_IPS_MAX; i++)
+        cJSON_AddItemToArray(ips, cJSON_CreateString(h->ips[i]));
+    cJSON_AddStringToObject(o, "file", h->file);
+    cJSON_AddBoolToObject(o, "read", h->read);
+    cJSON_AddStringToObject(o, "source", h->source);
+    num(o, "mean_util", h->mean_util);
+    num(o, "coverage", h->coverage);
+    if (h->note[0])
+        cJSON_AddStringToObject(o, "note", h->note);
+    return o;
+}
+
+/* A flagged address: where it maps, every finding on its circuit, and the answer. */
+static cJSON *flagged_json(const an_site_result_t *s, const an_flagged_ip_t *ip)
+{
+    an_ip_answer_t a;
+    cJSON *o = cJSON_CreateObject();
+    an_ip_answer(s, ip, &a);
+    cJSON_AddStringToObject(o, "ip", ip->ip);
+    num(o, "seen", (double)ip->seen);
+    cJSON_AddBoolToObject(o, "mapped", ip->host[0] != '\0');
+    if (ip->host[0]) {
+        cJSON_AddStringToObject(o, "host", ip->host);
+        cJSON_AddStringToObject(o, "role", a.host ? a.host->role : "");
+    } else {
+        cJSON_AddNullToObject(o, "host");
+        cJSON_AddNullToObject(o, "role");
+    }
+    if (ip->channel[0])
+        cJSON_AddStringToObject(o, "channel", ip->channel);
+    else
+        cJSON_AddNullToObject(o, "channel");
+    cJSON *ans = cJSON_AddObjectToObject(o, "answer");
+    if (a.cls != AN_CLASS_NONE)
+        cJSON_AddStringToObject(ans, "class", an_class_name(a.cls));
+    else
+        cJSON_AddNullToObject(ans, "class");
+    cJSON_AddStringToObject(ans, "why", a.why);
+    cJSON_AddStringToObject(ans, "kind", a.kind);
+    num(ans, "since", a.since ? (double)a.since : NAN);
+    num(ans, "w", a.w);
+    cJSON_AddNumberToObject(ans, "count_min", a.count_min);
+    cJSON_AddNumberToObject(ans, "count_max", a.count_max);
+    cJSON *fs = cJSON_AddArrayToObject(o, "findings");
+    const an_channel_result_t *c = a.channel;
+    for (size_t i = 0; c && c->corr && i < c->corr->n_findings; i++) {
+        const an_corr_finding_t *f = &c->corr->findings[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "source", "correlation");
+        cJSON_AddStringToObject(x, "kind", an_corr_kind_name(f->kind));
+        cJSON_AddStringToObject(x, "class", an_class_name(f->cls));
+        if (f->host[0])
+            cJSON_AddStringToObject(x, "host", f->host);
+        else
+            cJSON_AddNullToObject(x, "host");
+        num(x, "onset", (double)f->onset);
+        num(x, "w", f->w);
+        cJSON_AddNumberToObject(x, "count_min", f->count_min);
+        cJSON_AddNumberToObject(x, "count_max", f->count_max);
+        cJSON_AddItemToArray(fs, x);
+    }
+    for (size_t i = 0; c && i < c->ch.n_findings; i++) {
+        const an_finding_t *f = &c->ch.findings[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "source", "power");
+        cJSON_AddStringToObject(x, "kind", an_kind_name(f->kind));
+        cJSON_AddStringToObject(x, "class", an_class_name(f->cls));
+        cJSON_AddNullToObject(x, "host");
+        num(x, "onset", (double)f->onset);
+        num(x, "w", f->step_w);
+        cJSON_AddNumberToObject(x, "count_min", f->rigs_min);
+        cJSON_AddNumberToObject(x, "count_max", f->rigs_max);
+        if (f->explained_by[0])
+            cJSON_AddStringToObject(x, "explained_by", f->explained_by);
+        cJSON_AddItemToArray(fs, x);
     }
     return o;
 }
@@ -142,6 +308,7 @@ static cJSON *channel_json(const an_channel_result_t *c, int64_t to)
     cJSON *fa = cJSON_AddArrayToObject(o, "findings");
     for (size_t i = 0; i < c->ch.n_findings; i++)
         cJSON_AddItemToArray(fa, finding_json(c, &c->ch.findings[i]));
+    cJSON_AddItemToObject(o, "correlation", corr_json(c->corr));
     return o;
 }
 
@@ -184,6 +351,13 @@ cJSON *an_result_json(const an_result_t *r)
         cJSON *chs = cJSON_AddArrayToObject(o, "channels");
         for (size_t i = 0; i < site->n_channels; i++)
             cJSON_AddItemToArray(chs, channel_json(&site->channels[i], site->to));
+        cJSON *hs = cJSON_AddArrayToObject(o, "hosts");
+        for (size_t i = 0; i < site->n_hosts; i++)
+            cJSON_AddItemToArray(hs, host_json(&site->hosts[i]));
+        cJSON_AddNumberToObject(o, "jobs", (double)site->n_jobs);
+        cJSON *fl = cJSON_AddArrayToObject(o, "flagged_ips");
+        for (size_t i = 0; i < site->n_flagged; i++)
+            cJSON_AddItemToArray(fl, flagged_json(site, &site->flagged[i]));
         cJSON_AddItemToArray(sites, o);
     }
     cJSON *t = cJSON_AddObjectToObject(root, "total");

@@ -32,6 +32,104 @@ static void finding(FILE *out, const an_channel_result_t *c, const an_finding_t 
         an_rig_fits_format(f, fits, sizeof fits);
         fprintf(out, "                 could be %s (%s)\n", fits, an_rig_basis_text(f->rig_basis));
     }
+    if (f->cls != AN_CLASS_NONE)
+        fprintf(out, "                 %s: %s\n", an_class_name(f->cls), f->cls_why);
+}
+
+static const char *count_text(int lo, int hi, const char *what, char *buf, size_t len)
+{
+    if (!what[0])
+        snprintf(buf, len, "-");
+    else if (lo == hi)
+        snprintf(buf, len, "%d %s%s", lo, what, lo == 1 ? "" : "s");
+    else
+        snprintf(buf, len, "%d-%d %ss", lo, hi, what);
+    return buf;
+}
+
+/* The circuit's fit and the correlation's findings, under the channel's own. */
+static void correlation(FILE *out, const an_corr_t *c, const char *tz)
+{
+    char a[32], b[32];
+    fprintf(out, "    correlation with %zu host%s: ", c->n_hosts, c->n_hosts == 1 ? "" : "s");
+    if (!c->fitted) {
+        fprintf(out, "%s\n", c->note);
+        return;
+    }
+    fprintf(out, "idle %s W, R2 %.2f, Pearson %.2f, Spearman %.2f, best lag %d min",
+            fmt(c->idle_w, 3, a, sizeof a), c->r2, c->pearson, c->spearman, c->best_lag_s / 60);
+    fprintf(out, " (reference %s", wa_time_format(c->ref_from, tz, a, sizeof a));
+    fprintf(out, " .. %s)\n", wa_time_format(c->ref_to, tz, b, sizeof b));
+    fputs("      slopes:", out);
+    for (size_t k = 0; k < c->n_hosts; k++)
+        fprintf(out, "%s %s %s W%s", k ? "," : "", c->hosts[k].id,
+                fmt(c->hosts[k].slope_w, 3, a, sizeof a),
+                c->hosts[k].slope_fitted ? "" : " (declared, not fitted)");
+    fputc('\n', out);
+    if (c->note[0])
+        fprintf(out, "      %s\n", c->note);
+    for (size_t i = 0; i < c->n_findings; i++) {
+        const an_corr_finding_t *f = &c->findings[i];
+        char cnt[48];
+        fprintf(out, "      %-20s %-6s %-10s since %s  %s W  %s\n", an_corr_kind_name(f->kind),
+                f->host, an_class_name(f->cls), wa_time_format(f->onset, tz, a, sizeof a),
+                fmt(f->w, 3, b, sizeof b),
+                count_text(f->count_min, f->count_max, f->host[0] ? "host" : "gpu_rig", cnt,
+                           sizeof cnt));
+        fprintf(out, "                 %s%s%s\n", f->why, f->explained_by[0] ? "; jobs " : "",
+                f->explained_by);
+    }
+}
+
+/* Hosts whose utilisation could not be used, at most this many named (1,000 hosts are read
+ * through the JSON, not the terminal). */
+#define HOSTS_NAMED 10
+
+static void hosts(FILE *out, const an_site_result_t *site)
+{
+    size_t read = 0, named = 0;
+    if (!site->n_hosts)
+        return;
+    for (size_t k = 0; k < site->n_hosts; k++)
+        read += (size_t)site->hosts[k].read;
+    fprintf(out, "  hosts: %zu in the inventory, %zu read; %zu research job%s declared\n",
+            site->n_hosts, read, site->n_jobs, site->n_jobs == 1 ? "" : "s");
+    for (size_t k = 0; k < site->n_hosts; k++) {
+        const an_host_t *h = &site->hosts[k];
+        if (h->read)
+            continue;
+        if (named++ == HOSTS_NAMED) {
+            fprintf(out, "    and %zu more not read\n", site->n_hosts - read - HOSTS_NAMED);
+            break;
+        }
+        fprintf(out, "    %s: %s\n", h->id, h->note[0] ? h->note : "not read");
+    }
+}
+
+/* The inspectors' three questions, one address a line. */
+static void flagged(FILE *out, const an_site_result_t *site, const char *tz)
+{
+    char a[32], b[32], cnt[48];
+    if (!site->n_flagged)
+        return;
+    fprintf(out, "  flagged addresses: %zu\n", site->n_flagged);
+    for (size_t i = 0; i < site->n_flagged; i++) {
+        const an_flagged_ip_t *ip = &site->flagged[i];
+        an_ip_answer_t ans;
+        an_ip_answer(site, ip, &ans);
+        fprintf(out, "    %s seen %s: ", ip->ip, wa_time_format(ip->seen, tz, a, sizeof a));
+        if (!ans.host) {
+            fprintf(out, "%s\n", ans.why);
+            continue;
+        }
+        fprintf(out, "%s (%s) on %s", ans.host->id, ans.host->role,
+                ip->channel[0] ? ip->channel : "an unknown circuit");
+        if (ans.cls != AN_CLASS_NONE)
+            fprintf(out, ": %s, %s since %s, %s W", an_class_name(ans.cls),
+                    count_text(ans.count_min, ans.count_max, ans.unit, cnt, sizeof cnt),
+                    wa_time_format(ans.since, tz, a, sizeof a), fmt(ans.w, 3, b, sizeof b));
+        fprintf(out, "\n      %s\n", ans.why);
+    }
 }
 
 /* 1 if every channel of the site has the same gaps, so that they are said once: a collection
@@ -97,7 +195,11 @@ int an_output_text(const an_result_t *r, FILE *out, char *err, size_t errlen)
             fputc('\n', out);
             for (size_t k = 0; k < c->ch.n_findings; k++)
                 finding(out, c, &c->ch.findings[k], tz);
+            if (c->corr)
+                correlation(out, c->corr, tz);
         }
+        hosts(out, site);
+        flagged(out, site, tz);
         const an_savings_t *sv = &site->savings;
         if (sv->kwh_per_day > 0) {
             char st[256];

@@ -223,6 +223,66 @@ static void statement_text(const an_result_t *r, char *buf, size_t len)
     }
 }
 
+static const char *count_text(const an_ip_answer_t *a, char *buf, size_t len)
+{
+    if (a->cls == AN_CLASS_NONE || !a->unit[0])
+        snprintf(buf, len, "-");
+    else if (a->count_min == a->count_max)
+        snprintf(buf, len, "%d %s", a->count_min, a->unit);
+    else
+        snprintf(buf, len, "%d-%d %s", a->count_min, a->count_max, a->unit);
+    return buf;
+}
+
+/* The inspectors' three questions for each flagged address: which machine on which circuit,
+ * how many rigs since when, and deliberate, trojan (passive) or research.  Unmapped addresses
+ * are listed too: dropping them would hide that the inventory is incomplete. */
+static void flagged_section(const an_result_t *r, const doc_ops_t *d, FILE *out)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < r->n_sites; s++)
+        n += r->sites[s].n_flagged;
+    if (n == 0)
+        return;
+    d->heading(out, "Flagged addresses");
+    d->para(out, "For each address network monitoring flagged: the machine and circuit it "
+                 "belongs to, how many machines draw the load and since when, and whether it "
+                 "looks deliberate, passive (a trojan on someone's computer) or research.");
+    static const char *const head[] = {"Address", "Seen (local)", "Machine", "Circuit",
+                                       "How many",  "Since (local)", "Class", "Why"};
+    d->table(out, head, 8, 1);
+    for (size_t s = 0; s < r->n_sites; s++) {
+        const an_site_result_t *site = &r->sites[s];
+        const char *tz = site->tz[0] ? site->tz : NULL;
+        for (size_t i = 0; i < site->n_flagged; i++) {
+            const an_flagged_ip_t *ip = &site->flagged[i];
+            an_ip_answer_t a;
+            char seen[32], mach[160], circ[400], cnt[64], since[32], cls[32];
+            an_ip_answer(site, ip, &a);
+            wa_time_format(ip->seen, tz, seen, sizeof seen);
+            if (a.host)
+                snprintf(mach, sizeof mach, "%s (%s)", a.host->id, a.host->role);
+            else
+                snprintf(mach, sizeof mach, "unmapped");
+            if (a.channel && a.channel->name[0] && strcmp(a.channel->name, a.channel->id) != 0 &&
+                !strstr(a.channel->id, a.channel->name))
+                snprintf(circ, sizeof circ, "%s (%.100s)", a.channel->id, a.channel->name);
+            else
+                snprintf(circ, sizeof circ, "%s", ip->channel[0] ? ip->channel : "-");
+            count_text(&a, cnt, sizeof cnt);
+            if (a.cls != AN_CLASS_NONE && a.since)
+                wa_time_format(a.since, tz, since, sizeof since);
+            else
+                snprintf(since, sizeof since, "-");
+            snprintf(cls, sizeof cls, "%s",
+                     a.cls != AN_CLASS_NONE ? an_class_name(a.cls) : "nothing found");
+            const char *cells[8] = {ip->ip, seen, mach, circ, cnt, since, cls, a.why};
+            d->table(out, cells, 8, 0);
+        }
+    }
+    d->table_end(out);
+}
+
 static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc_ops_t *d,
                       FILE *out)
 {
@@ -292,10 +352,10 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
             for (size_t k = 0; k < c->ch.n_findings; k++) {
                 const an_finding_t *fd = &c->ch.findings[k];
                 if (n_findings++ == 0) {
-                    static const char *const fh[] = {"Channel", "Kind",  "Since (local)",
-                                                     "Size W",  "Units", "kWh in period",
-                                                     "Status"};
-                    d->table(out, fh, 7, 1);
+                    static const char *const fh[] = {"Channel",       "Kind",   "Since (local)",
+                                                     "Size W",        "Units",  "kWh in period",
+                                                     "Status",        "Class"};
+                    d->table(out, fh, 8, 1);
                 }
                 char c1[48], c2[48], c3[256], c4[48], c5[160];
                 wa_time_format(fd->onset, tz, c1, sizeof c1);
@@ -313,14 +373,18 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
                              c->role == AN_ROLE_TOTAL && c->parts_cover
                                  ? "; counted on the device's parts"
                                  : "");
-                const char *cells[7] = {c->id, an_kind_name(fd->kind), c1, c2, c3, c4, c5};
-                d->table(out, cells, 7, 0);
+                char c6[256];
+                snprintf(c6, sizeof c6, "%s%s%s", an_class_name(fd->cls),
+                         fd->cls != AN_CLASS_NONE ? ": " : "", fd->cls_why);
+                const char *cells[8] = {c->id, an_kind_name(fd->kind), c1, c2, c3, c4, c5, c6};
+                d->table(out, cells, 8, 0);
             }
         }
     if (n_findings)
         d->table_end(out);
     else
         d->para(out, "None.");
+    flagged_section(r, d, out);
 
     d->heading(out, "Method");
     d->list_begin(out);
@@ -339,6 +403,14 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
             "apart, so all of them are listed; the first needs the fewest units. Loads "
             "running outside working hours only are given as office PCs. Explained "
             "findings get no estimate.");
+    d->item(out, "Class: deliberate (a machine run for the purpose: a load day and night), "
+                 "passive (a machine mining behind its owner's back: busy at nights and weekends "
+                 "only, a trojan's pattern) or research (a declared load or declared jobs cover "
+                 "it). Where the site lists its computers, the circuit's power is fitted against "
+                 "their CPU and GPU utilisation over a reference period (robust regression), and "
+                 "a finding takes the class of whatever accounts for it: a host's load, its "
+                 "declared jobs, or power no host accounts for. Elsewhere the class follows the "
+                 "finding's shape (docs/correlate.md).");
     d->item(out, "Savings: for each unexplained finding still running at the end of the period, "
                  "its energy divided by the days it ran; ended findings and findings explained by "
                  "a declared load are not counted.");

@@ -64,8 +64,10 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /* Every "*.rrd" below dir (rel is dir's path below the data folder), sorted, hidden names
- * (temporary files of an import in progress among them) left out. */
-static int walk(const char *root, const char *rel, an_site_result_t *s, size_t *cap, int depth)
+ * (temporary files of an import in progress among them) left out.  site: rel is a site's
+ * folder, whose "hosts" folder holds host files (docs/rrd-layout.md), not channels. */
+static int walk(const char *root, const char *rel, an_site_result_t *s, size_t *cap, int depth,
+                int site)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/%s", root, rel);
@@ -106,8 +108,10 @@ static int walk(const char *root, const char *rel, an_site_result_t *s, size_t *
             stat(path, &sb) < 0)
             continue; /* a name too long for a channel id is no channel of ours */
         size_t len = strlen(names[i]);
+        if (S_ISDIR(sb.st_mode) && site && depth == 0 && strcmp(names[i], "hosts") == 0)
+            continue;
         if (S_ISDIR(sb.st_mode) && depth < 16) {
-            rc = walk(root, sub, s, cap, depth + 1);
+            rc = walk(root, sub, s, cap, depth + 1, 0);
         } else if (S_ISREG(sb.st_mode) && len > 4 && strcmp(names[i] + len - 4, ".rrd") == 0) {
             sub[strlen(sub) - 4] = '\0';
             rc = add_channel(s, cap, sub, NULL, path);
@@ -162,7 +166,7 @@ static int list_from_folders(const char *data_dir, an_result_t *r, char *err, si
         size_t ccap = 0;
         wa_strlcpy(s->id, names[i], sizeof s->id);
         wa_strlcpy(s->name, names[i], sizeof s->name);
-        rc = walk(data_dir, names[i], s, &ccap, 0);
+        rc = walk(data_dir, names[i], s, &ccap, 0, 1);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -223,7 +227,7 @@ static int list_from_config(const siteconf_t *cfg, an_result_t *r, char *err, si
                     struct stat sb;
                     snprintf(rel, sizeof rel, "%s/%s", site->id, dev->id);
                     snprintf(dir, sizeof dir, "%s/%s", data_dir, rel);
-                    if (stat(dir, &sb) == 0 && walk(data_dir, rel, s, &cap, 0) < 0)
+                    if (stat(dir, &sb) == 0 && walk(data_dir, rel, s, &cap, 0, 0) < 0)
                         goto oom;
                     continue;
                 }
@@ -465,8 +469,8 @@ static void mark_estimated(an_channel_result_t *c, FILE *warn)
     cJSON_Delete(root);
 }
 
-static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
-                            const an_site_result_t *site, an_result_t *r, an_channel_result_t *c,
+static void analyze_channel(const an_run_opts_t *o, const char *rrdcached, an_site_corr_t *sc,
+                            an_site_result_t *site, an_result_t *r, an_channel_result_t *c,
                             int *usable)
 {
     char err[512];
@@ -523,10 +527,12 @@ static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
     co.tz = tz && *tz ? tz : o->channel.tz;
     co.declared = c->declared;
     co.n_declared = c->n_declared;
-    if (an_channel_analyze(p.v + i0, i1 - i0, p.start + (int64_t)i0 * p.step, p.step, &co, &c->ch,
-                           err, sizeof err) == 0) {
+    int64_t start = p.start + (int64_t)i0 * p.step;
+    if (an_channel_analyze(p.v + i0, i1 - i0, start, p.step, &co, &c->ch, err, sizeof err) == 0) {
         c->analyzed = 1;
         mark_estimated(c, o->warn ? o->warn : stderr);
+        /* Before the sums: a finding the hosts' declared jobs account for is explained. */
+        an_channel_correlate(sc, o, rrdcached, site, c, p.v + i0, i1 - i0, start, p.step);
         for (size_t k = 0; k < c->ch.n_findings; k++) {
             const an_finding_t *f = &c->ch.findings[k];
             if (f->explained_by[0])
@@ -539,6 +545,7 @@ static void analyze_channel(const an_run_opts_t *o, const char *rrdcached,
     } else {
         memset(&c->ch, 0, sizeof c->ch);
         wa_strlcpy(c->note, err, sizeof c->note);
+        an_channel_correlate(sc, o, rrdcached, site, c, p.v + i0, i1 - i0, start, p.step);
     }
     free(p.v);
 }
@@ -634,6 +641,7 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
     out->from = 0;
     for (size_t s = 0; s < out->n_sites; s++) {
         an_site_result_t *site = &out->sites[s];
+        an_site_corr_t *sc = NULL;
         size_t kept = 0;
         assign_roles(site);
         if (declarations_to_totals(site) < 0) {
@@ -641,14 +649,25 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
             errno = ENOMEM;
             return wa_err(err, errlen, "out of memory");
         }
+        /* The hosts and declarations of a config's site (list_from_config keeps its order);
+         * a bad row in them stops the run, as a bad config would. */
+        if (o->cfg &&
+            !(sc = an_site_corr_open(&o->cfg->sites[s], o->cfg->storage.data_dir, site, err,
+                                     errlen))) {
+            int e = errno;
+            an_result_free(out);
+            errno = e;
+            return -1;
+        }
         for (size_t i = 0; i < site->n_channels; i++) {
             int usable = 0;
             if (site->to > 0)
-                analyze_channel(o, rrdcached, site, out, &site->channels[i], &usable);
+                analyze_channel(o, rrdcached, sc, site, out, &site->channels[i], &usable);
             else
                 warn_unreadable(o, out, &site->channels[i]);
             if (!usable) {
                 free(site->channels[i].declared);
+                an_corr_free(site->channels[i].corr);
                 continue;
             }
             if (kept != i)
@@ -656,6 +675,8 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
             kept++;
         }
         site->n_channels = kept;
+        an_site_corr_finish(sc, site);
+        an_site_corr_close(sc);
         /* The site's window starts where its earliest channel's does. */
         int64_t first = site->to;
         for (size_t i = 0; i < site->n_channels; i++)
@@ -685,8 +706,11 @@ void an_result_free(an_result_t *r)
         for (size_t i = 0; i < r->sites[s].n_channels; i++) {
             an_channel_free(&r->sites[s].channels[i].ch);
             free(r->sites[s].channels[i].declared);
+            an_corr_free(r->sites[s].channels[i].corr);
         }
         free(r->sites[s].channels);
+        free(r->sites[s].hosts);
+        free(r->sites[s].flagged);
     }
     free(r->sites);
     memset(r, 0, sizeof *r);

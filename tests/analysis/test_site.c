@@ -994,7 +994,7 @@ static void test_run_data_folder(void **state)
     cJSON *doc = cJSON_Parse(buf);
     assert_non_null(doc);
     assert_string_equal(jget(doc, "schema")->valuestring, "wattaudit.analysis/1");
-    assert_string_equal(jget(doc, "schema_version")->valuestring, "1.1");
+    assert_string_equal(jget(doc, "schema_version")->valuestring, "1.2");
     assert_true(jget(doc, "from")->valuedouble == (double)R_T0);
     assert_string_equal(jget(doc, "factors.name")->valuestring, "cn-popular");
     assert_true(jget(doc, "factors.kgce_per_kwh")->valuedouble == 0.404);
@@ -1054,7 +1054,7 @@ static void test_run_data_folder(void **state)
     fclose(mem);
     char *row = strstr(buf, "\nsite,campus,");
     assert_non_null(row);
-    assert_non_null(strstr(buf, ",factors,rigs\n"));
+    assert_non_null(strstr(buf, ",factors,rigs,classes,idle_w,"));
     /* The ASIC's 3.25 kW: one ASIC, or three GPU rigs, or a few dozen PCs. */
     char *o7row = strstr(buf, "\nchannel,campus,campus/pdu/outlet7,");
     assert_non_null(o7row);
