@@ -8,6 +8,7 @@
  *   poll.c     one bounded poll of one device
  *   usb.c      USB HID power devices: setup, one poll, energy from power
  *   meta.c     the sidecar that marks a USB channel's power as measured or estimated
+ *   hosts.c    compute load: scraping the hosts' exporters into their host files
  *   sched.c    bus threads, real and stepped time
  *   status.c   the status file and the log summary
  *   collect.c  collect_run and collect_check
@@ -137,6 +138,7 @@ void meta_free(meta_t *m);
 
 typedef struct collector collector_t;
 typedef struct cbus cbus_t;
+typedef struct hosts hosts_t;
 
 /* What a USB device's thread publishes for the status file. */
 typedef struct cusb_status {
@@ -239,6 +241,7 @@ struct collector {
     const wa_log_t *log;
     wa_clock_t *clock;       /* NULL = real time */
     storage_t *st;
+    hosts_t *hosts;          /* the hosts with an exporter (hosts.c); never NULL once set up */
     const char *status_file; /* "" = none */
     cdev_t *devs;
     size_t n_devs;
@@ -294,8 +297,29 @@ void usb_free(cdev_t *dev);
 /* Copies the device's USB status under its bus lock. */
 void usb_snapshot(cdev_t *dev, cusb_status_t *out);
 
+/* hosts.c: every host of the config with an exporter, scraped by worker threads of its own.
+ * hosts_new builds the list (no I/O; NULL with errno ENOMEM and err).  hosts_open_storage
+ * creates the host files and sets the first due times from t0, as collect_run does for the
+ * devices.  hosts_start starts the workers (0, or -1 with err); in real time they scrape on
+ * their own, in stepped time only inside hosts_cycle, which scrapes every host due at t in
+ * parallel and returns when all are done.  hosts_stop joins the workers once c->quit is set.
+ * The counters are published under the hosts' own lock. */
+hosts_t *hosts_new(collector_t *c, char *err, size_t errlen);
+int hosts_open_storage(hosts_t *h, double t0, char *err, size_t errlen);
+int hosts_start(hosts_t *h, int stepped, char *err, size_t errlen);
+/* Returns the earliest next due time of any host after the cycle (INFINITY: none). */
+double hosts_cycle(hosts_t *h, double t);
+double hosts_next_due(hosts_t *h);
+void hosts_stop(hosts_t *h);
+void hosts_free(hosts_t *h);
+size_t hosts_count(const hosts_t *h);
+/* Copies host i's counters; its exporter URLs and interval into the optional cfg. */
+void hosts_snapshot(hosts_t *h, size_t i, collect_host_status_t *out, const sc_host_t **cfg);
+
 /* sched.c */
 int sched_run(collector_t *c, char *err, size_t errlen);
+/* Sleeps until clock (NULL: real time) reaches t or c->quit is set (the stop wakes it). */
+void sched_wait_until(collector_t *c, const wa_clock_t *clock, double t);
 
 /* status.c: writes the status file atomically (no-op for ""); logs per-device summaries. */
 int status_write(collector_t *c, char *err, size_t errlen);

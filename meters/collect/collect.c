@@ -21,6 +21,7 @@ static void teardown(collector_t *c)
     }
     free(c->devs);
     free(c->buses);
+    hosts_free(c->hosts);
     storage_close(c->st);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->go);
@@ -125,6 +126,9 @@ static collector_t *setup(const siteconf_t *cfg, const profile_set_t *ps, const 
                 b->devs[b->n_devs++] = dev;
             }
         }
+    c->hosts = hosts_new(c, err, errlen);
+    if (!c->hosts)
+        goto fail;
     c->st = storage_open(cfg->storage.data_dir, cfg->storage.rrdcached, err, errlen);
     if (!c->st)
         goto fail;
@@ -139,12 +143,24 @@ fail: {
 
 static void fill_result(collector_t *c, collect_result_t *res)
 {
+    size_t n_hosts = hosts_count(c->hosts);
+    /* The hosts follow the devices in one block, so that callers who free(devices) free both;
+     * the devices' size keeps the hosts aligned (both hold doubles and uint64_t only). */
+    size_t dev_bytes = (c->n_devs ? c->n_devs : 1) * sizeof *res->devices;
+    _Static_assert(_Alignof(collect_host_status_t) <= _Alignof(collect_device_status_t),
+                   "host status aligned after the devices");
     memset(res, 0, sizeof *res);
-    res->devices = calloc(c->n_devs ? c->n_devs : 1, sizeof *res->devices);
+    res->devices = calloc(1, dev_bytes + n_hosts * sizeof *res->hosts);
     if (res->devices) {
         for (size_t i = 0; i < c->n_devs; i++)
             status_snapshot(&c->devs[i], &res->devices[i]);
         res->n_devices = c->n_devs;
+        if (n_hosts) {
+            res->hosts = (collect_host_status_t *)(void *)((char *)res->devices + dev_bytes);
+            for (size_t i = 0; i < n_hosts; i++)
+                hosts_snapshot(c->hosts, i, &res->hosts[i], NULL);
+            res->n_hosts = n_hosts;
+        }
     }
     res->stored = atomic_load(&c->stored);
     res->cycles = c->cycles;
@@ -189,14 +205,21 @@ int collect_run(const siteconf_t *cfg, const profile_set_t *ps, const collect_op
             return -1;
         }
     }
+    if (hosts_open_storage(c->hosts, t0, err, errlen) != 0) {
+        int e = errno;
+        teardown(c);
+        errno = e;
+        return -1;
+    }
     {
         size_t n_usb = 0, n_cfg_buses = 0;
         for (size_t i = 0; i < c->n_devs; i++)
             n_usb += c->devs[i].usb != NULL;
         for (size_t s = 0; s < cfg->n_sites; s++)
             n_cfg_buses += cfg->sites[s].n_buses;
-        wa_log(c->log, WA_LOG_INFO, "collecting from %zu devices on %zu buses%s", c->n_devs,
-               n_cfg_buses, wa_clock_is_stepped(c->clock) ? " (stepped clock)" : "");
+        wa_log(c->log, WA_LOG_INFO, "collecting from %zu devices on %zu buses and %zu hosts%s",
+               c->n_devs, n_cfg_buses, hosts_count(c->hosts),
+               wa_clock_is_stepped(c->clock) ? " (stepped clock)" : "");
         if (n_usb && wa_clock_is_stepped(c->clock))
             wa_log(c->log, WA_LOG_WARN, "%zu USB device(s) are read in real time, not on the "
                    "stepped clock", n_usb);

@@ -7,6 +7,8 @@
  * buses run on.  Each device has its own
  * timeout, retries and back-off, then quarantine (docs/collector.md).  A poll is one bounded
  * pass; failure closes the connection, marks the data stale and retries next cycle.
+ * Hosts of a site's inventory with an exporter are scraped for their compute load by a few
+ * threads of their own, on the collector's clock, into DATA/<site>/hosts/<host>.rrd.
  */
 #ifndef WA_COLLECT_H
 #define WA_COLLECT_H
@@ -41,12 +43,25 @@ typedef struct collect_device_status {
     uint64_t gaps, stale;     /* intervals left out of the energy; polls without fresh power */
 } collect_device_status_t;
 
+/* Per-host scrape counters (the site's `hosts` with an exporter), as in the status file.  A
+ * scrape is one due time of the host: its node_exporter and its DCGM exporter, each if set. */
+typedef struct collect_host_status {
+    char site[SC_ID_MAX], host[SC_ID_MAX];
+    uint64_t scrapes, ok, errors; /* ok: every exporter answered with its metrics */
+    double last_ok, last_error_time;
+    char last_error[384];          /* "http://10.0.3.7:9100/metrics: ...": the URL first */
+    double cpu, gpu, gpu_w, gauge; /* the last sample stored; NaN = unknown */
+} collect_host_status_t;
+
 typedef struct collect_result {
     collect_device_status_t *devices; /* caller frees with free() */
     size_t n_devices;
-    uint64_t stored;                  /* samples handed to storage */
+    uint64_t stored;                  /* samples handed to storage (host samples too) */
     uint64_t transactions;            /* Modbus requests sent */
     uint64_t cycles;
+    /* In the same allocation as devices (free(devices) frees both); NULL when n_hosts is 0. */
+    collect_host_status_t *hosts;
+    size_t n_hosts;
 } collect_result_t;
 
 /* Runs until *stop, or until the clock reaches `until`.  On return everything read has been

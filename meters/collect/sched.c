@@ -13,10 +13,12 @@
  * USB devices: each has a thread of its own that polls it on the real clock, whatever the
  * collector's clock is (a UPS reports the present), and takes no part in stepped cycles.
  *
+ * Hosts (hosts.c): a few workers of their own scrape the hosts' exporters.
+ *
  * Stepped time: the main thread owns the clock.  Each cycle it sets the clock to the earliest
- * due time of any device, lets every bus thread poll what is due then, and waits for all of
- * them (a barrier) before moving on.  The simulator reads the same clock, so weeks of data
- * pass as fast as the requests can be answered.
+ * due time of any device or host, lets every bus thread poll what is due then, has the hosts
+ * due then scraped meanwhile, and waits for all of them (a barrier) before moving on.  The
+ * simulator reads the same clock, so weeks of data pass as fast as the requests can be answered.
  */
 #include "meters/collect/collect-private.h"
 
@@ -99,7 +101,7 @@ static double bus_poll_due(cbus_t *b, double t, int stepped)
 /* Sleeps until clock (NULL: real time) reaches t or the collector is told to quit (quit()
  * wakes it).  A shared clock may run faster than real time (a scaled clock), so its pace is
  * measured as it goes and the sleeper looks every WAKE_S. */
-static void wait_until(collector_t *c, const wa_clock_t *clock, double t)
+void sched_wait_until(collector_t *c, const wa_clock_t *clock, double t)
 {
     double rate = 1.0;
     pthread_mutex_lock(&c->wake_mu);
@@ -141,7 +143,7 @@ static void *bus_real(void *arg)
 {
     cbus_t *b = arg;
     while (!atomic_load(&b->c->quit))
-        wait_until(b->c, b->c->clock, bus_poll_due(b, 0, 0));
+        sched_wait_until(b->c, b->c->clock, bus_poll_due(b, 0, 0));
     return NULL;
 }
 
@@ -160,7 +162,7 @@ static void *bus_usb(void *arg)
             if (d->next_due < next)
                 next = d->next_due;
         }
-        wait_until(b->c, NULL, next);
+        sched_wait_until(b->c, NULL, next);
     }
     return NULL;
 }
@@ -225,7 +227,7 @@ static void housekeep(collector_t *c, double *last_hk, double *last_sum)
 
 static double earliest(const collector_t *c)
 {
-    double t = INFINITY;
+    double t = hosts_next_due(c->hosts);
     for (size_t i = 0; i < c->n_devs; i++)
         if (!c->devs[i].usb && c->devs[i].next_due < t)
             t = c->devs[i].next_due;
@@ -250,11 +252,14 @@ static void drive_stepped(collector_t *c, double *last_hk, double *last_sum)
         c->n_done = 0;
         c->cycle++;
         pthread_cond_broadcast(&c->go);
+        pthread_mutex_unlock(&c->mu);
+        /* The hosts due now are scraped while the buses poll. */
+        t = hosts_cycle(c->hosts, t);
+        pthread_mutex_lock(&c->mu);
         while (c->n_done < c->n_stepped)
             pthread_cond_wait(&c->done, &c->mu);
         pthread_mutex_unlock(&c->mu);
         c->cycles++;
-        t = INFINITY;
         for (size_t i = 0; i < c->n_buses; i++)
             if (!c->buses[i].usb && c->buses[i].next_due < t)
                 t = c->buses[i].next_due;
@@ -308,6 +313,8 @@ int sched_run(collector_t *c, char *err, size_t errlen)
         }
         b->started = 1;
     }
+    if (rc == 0)
+        rc = hosts_start(c->hosts, stepped, err, errlen);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (rc == 0) {
         if (stepped)
@@ -316,6 +323,7 @@ int sched_run(collector_t *c, char *err, size_t errlen)
             drive_real(c, &last_hk, &last_sum);
     }
     quit(c);
+    hosts_stop(c->hosts);
     for (size_t i = 0; i < c->n_buses; i++)
         if (c->buses[i].started) {
             pthread_join(c->buses[i].th, NULL);

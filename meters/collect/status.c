@@ -1,5 +1,6 @@
 /*
- * The status file (docs/collector.md lists its fields) and the per-device log summary.
+ * The status file (docs/collector.md lists its fields) and the per-device and per-host log
+ * summary.
  *
  * The file is written to a temporary name beside it and renamed over it, so a reader (a
  * monitoring check, the dashboard) sees the old file or the new one, never half of one.
@@ -135,9 +136,47 @@ static cJSON *device_json(cdev_t *dev)
     return o;
 }
 
+/* A value or null when unknown. */
+static void add_value(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *host_json(collector_t *c, size_t i)
+{
+    collect_host_status_t s;
+    const sc_host_t *hc;
+    cJSON *o = cJSON_CreateObject(), *last;
+    if (!o)
+        return NULL;
+    hosts_snapshot(c->hosts, i, &s, &hc);
+    cJSON_AddStringToObject(o, "site", s.site);
+    cJSON_AddStringToObject(o, "host", s.host);
+    cJSON_AddStringToObject(o, "exporter", hc->exporter);
+    cJSON_AddStringToObject(o, "gpu_exporter", hc->gpu_exporter);
+    cJSON_AddNumberToObject(o, "interval", hc->interval_s);
+    cJSON_AddNumberToObject(o, "scrapes", (double)s.scrapes);
+    cJSON_AddNumberToObject(o, "ok", (double)s.ok);
+    cJSON_AddNumberToObject(o, "errors", (double)s.errors);
+    add_time(o, "last_ok", s.last_ok);
+    add_time(o, "last_error_time", s.last_error_time);
+    cJSON_AddStringToObject(o, "last_error", s.last_error);
+    last = cJSON_AddObjectToObject(o, "last");
+    if (last) {
+        add_value(last, "cpu", s.cpu);
+        add_value(last, "gpu", s.gpu);
+        add_value(last, "gpu_w", s.gpu_w);
+        add_value(last, "gauge", s.gauge);
+    }
+    return o;
+}
+
 int status_write(collector_t *c, char *err, size_t errlen)
 {
-    cJSON *root, *devs, *sto;
+    cJSON *root, *devs, *hs, *sto;
     storage_stats_t ss;
     char *text;
     int rc;
@@ -170,6 +209,12 @@ int status_write(collector_t *c, char *err, size_t errlen)
         if (d)
             cJSON_AddItemToArray(devs, d);
     }
+    hs = cJSON_AddArrayToObject(root, "hosts");
+    for (size_t i = 0; hs && i < hosts_count(c->hosts); i++) {
+        cJSON *h = host_json(c, i);
+        if (h)
+            cJSON_AddItemToArray(hs, h);
+    }
     text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text)
@@ -195,5 +240,12 @@ void status_log_summary(collector_t *c, wa_log_level_t level)
                (unsigned long long)s.resets, (unsigned long long)s.requests, usb,
                s.quarantined ? " quarantined" : "", s.last_error[0] ? "; last error: " : "",
                s.last_error);
+    }
+    for (size_t i = 0; i < hosts_count(c->hosts); i++) {
+        collect_host_status_t s;
+        hosts_snapshot(c->hosts, i, &s, NULL);
+        wa_log(c->log, level, "site %s host %s: scrapes %llu ok %llu errors %llu%s%s", s.site,
+               s.host, (unsigned long long)s.scrapes, (unsigned long long)s.ok,
+               (unsigned long long)s.errors, s.last_error[0] ? "; last error: " : "", s.last_error);
     }
 }

@@ -4,6 +4,7 @@
  *
  *   test_collect                      the table tests
  *   test_collect sim|child|interop    the live groups (see live.h)
+ *   test_collect hosts                scraping hosts' exporters (test_collect_hosts.c)
  */
 #include <errno.h>
 #include <math.h>
@@ -526,6 +527,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_meta_history),
         cmocka_unit_test(test_meta_unreadable),
     };
+    if (argc > 1 && strcmp(argv[1], "hosts") == 0)
+        return hosts_main(argc, argv);
     if (argc > 1)
         return live_main(argc, argv);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,13 +43,13 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void make_tmp(char *dir, size_t n)
+void make_tmp(char *dir, size_t n)
 {
     snprintf(dir, n, "/tmp/wa-collect-XXXXXX");
     assert_non_null(mkdtemp(dir));
 }
 
-static void rm_tree(const char *dir)
+void rm_tree(const char *dir)
 {
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
@@ -64,7 +64,7 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
-static char *read_text(const char *path)
+char *read_text(const char *path)
 {
     FILE *f = fopen(path, "r");
     char *buf;
@@ -83,7 +83,7 @@ static char *read_text(const char *path)
     return buf;
 }
 
-static int wait_file(const char *path, double seconds)
+int wait_file(const char *path, double seconds)
 {
     double end = mono() + seconds;
     while (access(path, R_OK) != 0) {
@@ -94,7 +94,7 @@ static int wait_file(const char *path, double seconds)
     return 0;
 }
 
-static profile_set_t *profiles(void)
+profile_set_t *profiles(void)
 {
     const char *dirs[] = {WA_SOURCE_DIR "/profiles"};
     char err[1024];
@@ -106,7 +106,7 @@ static profile_set_t *profiles(void)
 
 /* Writes DIR/site.conf with body after a header naming the status file and the data folder;
  * full_days keeps 1-second test channels small (35 days at 1 s would be 170 MB a file). */
-static siteconf_t *config_days(const char *dir, const char *body, int full_days)
+siteconf_t *config_days(const char *dir, const char *body, int full_days)
 {
     char path[600], err[1024], *text;
     siteconf_t *cfg;
@@ -126,18 +126,6 @@ static siteconf_t *config_days(const char *dir, const char *body, int full_days)
     return cfg;
 }
 
-struct simthread {
-    const siteconf_t *cfg;
-    const profile_set_t *ps;
-    sim_opts_t o;
-    sim_stats_t stats;
-    volatile sig_atomic_t stop;
-    wa_clock_t *clock;
-    pthread_t th;
-    int rc;
-    char err[1024], ready[600];
-};
-
 static void *sim_main(void *arg)
 {
     struct simthread *s = arg;
@@ -151,8 +139,8 @@ static siteconf_t *config(const char *dir, const char *body)
 }
 
 /* Starts the simulator on the clock file (NULL = real time) and waits until it listens. */
-static void sim_start(struct simthread *s, const siteconf_t *cfg, const profile_set_t *ps,
-                      const char *dir, const char *clock_path, double origin)
+void sim_start(struct simthread *s, const siteconf_t *cfg, const profile_set_t *ps, const char *dir,
+               const char *clock_path, double origin)
 {
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
@@ -175,7 +163,7 @@ static void sim_start(struct simthread *s, const siteconf_t *cfg, const profile_
     }
 }
 
-static void sim_stop(struct simthread *s)
+void sim_stop(struct simthread *s)
 {
     s->stop = 1;
     pthread_join(s->th, NULL);
@@ -235,7 +223,7 @@ static void run_stepped(const char *dir, const siteconf_t *cfg, const profile_se
     run_stepped_origin(dir, cfg, ps, T0 - 30 * DAY, from, until, res, sst, seconds);
 }
 
-static const collect_device_status_t *dev_status(const collect_result_t *res, const char *id)
+const collect_device_status_t *dev_status(const collect_result_t *res, const char *id)
 {
     for (size_t i = 0; i < res->n_devices; i++)
         if (strcmp(res->devices[i].device, id) == 0)
@@ -258,8 +246,8 @@ static const sc_channel_t *find_channel(const siteconf_t *cfg, const char *dev, 
     return NULL;
 }
 
-static void fetch(const char *dir, const char *rel, const char *ds, double from, double to,
-                  int step, storage_series_t *out)
+void fetch(const char *dir, const char *rel, const char *ds, double from, double to, int step,
+           storage_series_t *out)
 {
     char file[800], err[1024];
     snprintf(file, sizeof file, "%s/data/%s.rrd", dir, rel);
@@ -270,7 +258,7 @@ static void fetch(const char *dir, const char *rel, const char *ds, double from,
 }
 
 /* The stored value of a series at time t (NaN if outside or unknown). */
-static double at(const storage_series_t *s, double t)
+double at(const storage_series_t *s, double t)
 {
     double k = (t - (double)s->start) / s->step - 1;
     if (k < 0 || k >= (double)s->n || fabs(k - round(k)) > 1e-9)
