@@ -223,7 +223,7 @@ typedef struct an_corr_finding {
     an_corr_kind_t kind;
     an_class_t cls;
     char host[SC_ID_MAX];     /* "" for a residual */
-    int64_t onset;            /* Unix s */
+    int64_t onset;            /* Unix s: the start of the first step that shows it */
     double w;                 /* size, W */
     int count_min, count_max; /* machines: 1 for a host; a residual's range of GPU rigs */
     char explained_by[256];   /* research: the job ids ("4410,4412") */

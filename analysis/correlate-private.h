@@ -56,7 +56,7 @@ typedef struct cr_finding {
     cr_kind_t kind;
     cr_class_t cls;
     char host[SC_ID_MAX];      /* "" for a residual */
-    int64_t onset;             /* Unix s */
+    int64_t onset;             /* Unix s: the start of the first step that shows it */
     double w;                  /* size */
     int count_min, count_max;  /* machines: 1 for a host; a range of rigs for a residual */
     char explained_by[256];    /* research: the jobs */

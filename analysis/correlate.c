@@ -349,15 +349,18 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
     double *tmp = malloc((n ? 2 * n : 1) * sizeof *tmp); /* the MAD needs two halves */
     signed char *hit = malloc(n ? n : 1);
     size_t *mine = malloc((nj ? nj : 1) * sizeof *mine);
+    signed char *offm = malloc(n ? n : 1); /* nights and weekends, computed once */
     c->slope = calloc(nh ? nh : 1, sizeof *c->slope);
     c->slope_fitted = calloc(nh ? nh : 1, sizeof *c->slope_fitted);
     c->n_hosts = nh;
     int rc = -1;
-    if (!pred || !res || !tmp || !hit || !mine || !c->slope || !c->slope_fitted) {
+    if (!pred || !res || !tmp || !hit || !mine || !offm || !c->slope || !c->slope_fitted) {
         errno = ENOMEM;
         wa_err(err, errlen, "out of memory");
         goto out;
     }
+    for (size_t i = 0; i < n; i++)
+        offm[i] = (signed char)cr_off_hours(start + (int64_t)(i + 1) * step, &o);
     if (r1 <= r0 || fit(w, hosts, nh, r0, r1, c, err, errlen) < 0) {
         if (r1 <= r0) {
             errno = EINVAL;
@@ -412,14 +415,14 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
     size_t on = persistent_onset(hit, n, r1, day, 0.9, 1);
     if (on < n) {
         cr_finding_t f = {.kind = CR_RESIDUAL};
-        f.onset = start + (int64_t)(on + 1) * step;
+        f.onset = start + (int64_t)on * step;
         f.w = median_of(res, on, n, tmp);
         double dsum = 0, nsum = 0;
         size_t dn = 0, nn = 0;
         for (size_t i = on; i < n; i++) {
             if (isnan(res[i]))
                 continue;
-            if (cr_off_hours(start + (int64_t)(i + 1) * step, &o)) {
+            if (offm[i]) {
                 nsum += res[i];
                 nn++;
             } else {
@@ -497,7 +500,7 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
         if (!night)
             goto nomem;
         for (size_t i = 0; i < n; i++)
-            night[i] = cr_off_hours(start + (int64_t)(i + 1) * step, &o) ? hit[i] : -1;
+            night[i] = offm[i] ? hit[i] : -1;
         size_t on_night = persistent_onset(night, n, 0, day, 0.8, 2);
         free(night);
         double slope = c->slope[k];
@@ -508,22 +511,27 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
         int office = !strcmp(role, "office_pc");
         if (on_all < n || on_night < n) {
             size_t at = on_all < n ? on_all : on_night;
-            double us = 0;
-            size_t um = 0, dbusy = 0, dknown = 0;
+            double us = 0, uo = 0;
+            size_t um = 0, uom = 0, dbusy = 0, dknown = 0;
             for (size_t i = at; i < n; i++) {
                 if (hit[i] < 0)
                     continue;
                 us += u[i];
                 um++;
-                if (!cr_off_hours(start + (int64_t)(i + 1) * step, &o)) {
+                if (!offm[i]) {
                     dknown++;
                     dbusy += (size_t)hit[i];
+                } else {
+                    uo += u[i];
+                    uom++;
                 }
             }
             double day_busy = dknown ? (double)dbusy / (double)dknown : NAN;
             f.kind = on_all < n ? CR_HOST_FULL : CR_HOST_OFF_HOURS;
-            f.onset = start + (int64_t)(at + 1) * step;
-            f.w = slope * (um ? us / (double)um : 0);
+            f.onset = start + (int64_t)at * step;
+            /* An off-hours load's size is what it draws when it runs: at nights and weekends. */
+            f.w = slope * (f.kind == CR_HOST_OFF_HOURS ? (uom ? uo / (double)uom : 0)
+                                                       : (um ? us / (double)um : 0));
             f.cls = (office || f.kind == CR_HOST_OFF_HOURS) ? CR_PASSIVE : CR_DELIBERATE;
             snprintf(f.why, sizeof f.why, "%s%s, no declared job covers it",
                      f.kind == CR_HOST_FULL ? "busy day and night" : "busy at night and weekends",
@@ -549,7 +557,7 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
                     us += u[i];
                     um++;
                 }
-            f.onset = start + (int64_t)(first + 1) * step;
+            f.onset = start + (int64_t)first * step;
             f.w = slope * (um ? us / (double)um : 0);
             wa_strlcpy(f.explained_by, jobs_seen, sizeof f.explained_by);
             snprintf(f.why, sizeof f.why, "%.0f%% of the busy time falls within declared jobs",
@@ -571,6 +579,7 @@ out:
     free(tmp);
     free(hit);
     free(mine);
+    free(offm);
     if (rc < 0) {
         int e = errno;
         cr_circuit_free(c);
