@@ -54,8 +54,10 @@ int sim_host_init(sim_host_t *h, const sc_site_t *site, const sc_host_t *cfg, do
                                       SC_LOADS_MAX);
                     }
                     h->loads[h->n_loads++] = ld;
-                    if (h->gpu_side)
-                        gpus += (size_t)sim_load_gpus(ld);
+                    /* The host has as many GPUs as its largest GPU load needs: jobs that
+                     * run one after another use the same boards. */
+                    if (h->gpu_side && (size_t)sim_load_gpus(ld) > gpus)
+                        gpus = (size_t)sim_load_gpus(ld);
                 }
             }
         }
@@ -87,11 +89,13 @@ static void local(sim_host_t *h, double t, double *hour, int *wday)
         }
 }
 
-/* The CPU side's utilisation: span-weighted over the CPU loads, so that their power is idle +
- * (sum of spans) x util exactly. */
+/* The CPU side's utilisation: the loads' span x utilisation summed, over the largest span, at
+ * most 1.  The host then draws its flat loads plus that span x utilisation, for one load at a
+ * time or for loads that take turns (an office day, a miner's night); loads that run at once
+ * beyond the largest span saturate at 1. */
 static double cpu_util_at(sim_host_t *h, double t)
 {
-    double hour, num = 0.0, den = 0.0;
+    double hour, num = 0.0, top = 0.0;
     int wday;
     local(h, t, &hour, &wday);
     for (size_t i = 0; i < h->n_loads; i++) {
@@ -100,33 +104,63 @@ static double cpu_util_at(sim_host_t *h, double t)
             continue;
         u = sim_load_util(h->loads[i], hour, wday, t, &span);
         num += span * u;
-        den += span;
+        if (span > top)
+            top = span;
     }
-    return den > 0.0 ? num / den : 0.0;
+    return top > 0.0 ? (num < top ? num / top : 1.0) : 0.0;
+}
+
+typedef struct gpu_row {
+    double util_pct, w;
+} gpu_row_t;
+
+/* Each GPU load runs on the first of the host's GPUs it needs, each at the load's utilisation
+ * and its share of the load's board power; loads at the same time share them (at most 100%).
+ * Returns the number of GPUs (at least 1 on a DCGM host). */
+static size_t gpu_rows(sim_host_t *h, double t, gpu_row_t *rows)
+{
+    double hour;
+    int wday;
+    size_t n = h->n_gpus < SIM_HOST_GPUS_MAX ? h->n_gpus : SIM_HOST_GPUS_MAX;
+    for (size_t k = 0; k < n; k++)
+        rows[k] = (gpu_row_t){0.0, 0.0};
+    local(h, t, &hour, &wday);
+    for (size_t i = 0; i < h->n_loads; i++) {
+        const sc_load_t *ld = h->loads[i];
+        int g = sim_load_gpus(ld);
+        double span, u, w;
+        if (!on_gpu(h, ld))
+            continue;
+        u = sim_load_util(ld, hour, wday, t, &span);
+        w = GPU_BOARD_SHARE * sim_load_power(ld, hour, wday, t) / g;
+        for (size_t k = 0; k < (size_t)g && k < n; k++) {
+            rows[k].util_pct += u * 100.0;
+            rows[k].w += w;
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        if (rows[k].util_pct > 100.0)
+            rows[k].util_pct = 100.0;
+    return n;
 }
 
 void sim_host_now(sim_host_t *h, double t, sim_host_load_t *out)
 {
-    double hour, gsum = 0.0, wsum = 0.0;
-    int wday;
+    gpu_row_t rows[SIM_HOST_GPUS_MAX];
+    double usum = 0.0, wsum = 0.0;
+    size_t n;
     memset(out, 0, sizeof *out);
     out->cpu = h->cfg->exporter[0] ? cpu_util_at(h, t) : NAN;
     out->gpu = out->gpu_w = NAN;
     if (!h->gpu_side)
         return;
-    local(h, t, &hour, &wday);
-    for (size_t i = 0; i < h->n_loads; i++) {
-        const sc_load_t *ld = h->loads[i];
-        int n = sim_load_gpus(ld);
-        double span, u;
-        if (!on_gpu(h, ld))
-            continue;
-        u = sim_load_util(ld, hour, wday, t, &span);
-        gsum += u * n;
-        wsum += GPU_BOARD_SHARE * sim_load_power(ld, hour, wday, t);
+    n = gpu_rows(h, t, rows);
+    for (size_t k = 0; k < n; k++) {
+        usum += rows[k].util_pct / 100.0;
+        wsum += rows[k].w;
     }
-    out->n_gpus = h->n_gpus;
-    out->gpu = h->n_gpus ? gsum / (double)h->n_gpus : 0.0;
+    out->n_gpus = n;
+    out->gpu = n ? usum / (double)n : 0.0;
     out->gpu_w = wsum;
 }
 
@@ -236,34 +270,6 @@ static void gpu_uuid(const char *host, unsigned gpu, char *out, size_t n)
     snprintf(out, n, "GPU-%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
              (unsigned)(a >> 16) & 0xffffu, (unsigned)a & 0xffffu, (unsigned)(c >> 48),
              (unsigned long long)(c & 0xffffffffffffull));
-}
-
-typedef struct gpu_row {
-    double util_pct, w;
-} gpu_row_t;
-
-/* Each GPU load has its own GPUs, each at the load's utilisation and its share of the boards'
- * power; a host with a DCGM exporter and no GPU load shows one idle GPU. */
-static size_t gpu_rows(sim_host_t *h, double t, gpu_row_t *rows)
-{
-    double hour;
-    int wday;
-    size_t n = 0;
-    local(h, t, &hour, &wday);
-    for (size_t i = 0; i < h->n_loads; i++) {
-        const sc_load_t *ld = h->loads[i];
-        int g = sim_load_gpus(ld);
-        double span, u, w;
-        if (!on_gpu(h, ld))
-            continue;
-        u = sim_load_util(ld, hour, wday, t, &span);
-        w = GPU_BOARD_SHARE * sim_load_power(ld, hour, wday, t) / g;
-        for (int k = 0; k < g && n < SIM_HOST_GPUS_MAX; k++)
-            rows[n++] = (gpu_row_t){u * 100.0, w};
-    }
-    if (n == 0)
-        rows[n++] = (gpu_row_t){0.0, 0.0};
-    return n;
 }
 
 static void render_dcgm(sim_host_t *h, double t, buf_t *b)

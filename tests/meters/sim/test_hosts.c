@@ -138,11 +138,19 @@ static void test_load_util(void **state)
     "    { id = \"o3\"; source = \"outlet3\"; simulate = { noise = 0.0; loads = (\n"               \
     "        { model = \"server\"; w = 300.0; host = \"node1\"; },\n"                              \
     "        { model = \"research_job\"; w = 1600.0; host = \"node1\";\n"                          \
-    "          from = \"2026-11-04T09:00\"; to = \"2026-11-05T17:00\"; } ); }; },\n"               \
+    "          from = \"2026-11-04T09:00\"; to = \"2026-11-05T17:00\"; },\n"                       \
+    "        { model = \"research_job\"; w = 1600.0; host = \"node1\";\n"                          \
+    "          from = \"2026-11-06T09:00\"; to = \"2026-11-06T17:00\"; } ); }; },\n"               \
     "    { id = \"o4\"; source = \"outlet4\"; simulate = { noise = 0.0; loads = (\n"               \
     "        { model = \"gpu_rig\"; w = 1000.0; host = \"cpuonly\"; } ); }; },\n"                  \
     "    { id = \"o5\"; source = \"outlet5\"; simulate = { noise = 0.0; loads = (\n"               \
-    "        { model = \"gpu_rig\"; w = 1100.0; } ); }; } ); } ); } );\n"                          \
+    "        { model = \"gpu_rig\"; w = 1100.0; } ); }; },\n"                                      \
+    "    { id = \"o6\"; source = \"outlet6\"; simulate = { noise = 0.0; loads = (\n"               \
+    "        { model = \"server\"; w = 100.0; host = \"batch\"; },\n"                              \
+    "        { model = \"research_job\"; w = 800.0; host = \"batch\";\n"                           \
+    "          from = \"2026-11-04T09:00\"; to = \"2026-11-04T12:00\"; },\n"                       \
+    "        { model = \"research_job\"; w = 800.0; host = \"batch\";\n"                           \
+    "          from = \"2026-11-04T14:00\"; to = \"2026-11-04T18:00\"; } ); }; } ); } ); } );\n"   \
     " hosts = (\n"                                                                                 \
     "  { id = \"gpu07\"; channel = \"pdu/o1\"; role = \"gpu_node\";\n"                             \
     "    exporter = \"http://127.0.0.1:%d/gpu07/metrics\";\n"                                      \
@@ -154,6 +162,7 @@ static void test_load_util(void **state)
     "  { id = \"cpuonly\"; channel = \"pdu/o4\"; exporter = \"http://127.0.0.1:%d/cpuonly\"; },\n" \
     "  { id = \"idle\"; exporter = \"http://127.0.0.1:%d/idle\";\n"                                \
     "    gpu_exporter = \"http://127.0.0.1:%d/idle-gpu\"; },\n"                                    \
+    "  { id = \"batch\"; channel = \"pdu/o6\"; exporter = \"http://127.0.0.1:%d/batch\"; },\n"     \
     "  { id = \"remote\"; exporter = \"http://10.0.3.7:9100/metrics\"; }\n"                        \
     " ); } );\n"
 
@@ -169,7 +178,7 @@ static siteconf_t *parse(const char *text)
 static siteconf_t *hosts_conf(int pm, int pa, int pb, int pc)
 {
     char text[8192];
-    snprintf(text, sizeof text, HOSTS_CONF, pm, pa, pa, pa, pb, pc, pa, pa, pa);
+    snprintf(text, sizeof text, HOSTS_CONF, pm, pa, pa, pa, pb, pc, pa, pa, pa, pa);
     return parse(text);
 }
 
@@ -197,6 +206,12 @@ static void test_host_truth(void **state)
         {"node1", "2026-11-05T17:00", 0, 0, 0, 4},
         {"cpuonly", "2026-11-04T10:00", 1, NAN, NAN, 0}, /* no DCGM: the rig shows on the CPU */
         {"idle", "2026-11-04T10:00", 0, 0, 0, 1},
+        /* Jobs one after another use the same GPUs, or the same CPUs: each shows it whole. */
+        {"node1", "2026-11-06T10:00", 0, 1, 1280, 4},
+        {"node1", "2026-11-06T08:00", 0, 0, 0, 4},
+        {"batch", "2026-11-04T10:00", 1, NAN, NAN, 0},
+        {"batch", "2026-11-04T13:00", 0, NAN, NAN, 0},
+        {"batch", "2026-11-04T15:00", 1, NAN, NAN, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sim_host_load_t hl;
@@ -513,7 +528,7 @@ static void test_exporters(void **state)
         assert_null(strstr(line, "remote"));
     }
     fclose(f);
-    assert_int_equal(http_lines, 8);
+    assert_int_equal(http_lines, 9);
 
     /* 10:00 to 10:10 on a Wednesday: the office PC is not mining; the CPU-only rig host is. */
     {
