@@ -77,7 +77,7 @@ void wa_log(const wa_log_t *log, wa_log_level_t level, const char *fmt, ...)
     fflush(log->stream);
 }
 
-int wa_file_write_atomic(const char *path, const void *data, size_t len, char *err,
+static int write_replace(const char *path, const void *data, size_t len, int durable, char *err,
                          size_t errlen)
 {
     char tmp[4096];
@@ -90,7 +90,8 @@ int wa_file_write_atomic(const char *path, const void *data, size_t len, char *e
     }
     if (!(f = fopen(tmp, "w")))
         goto fail;
-    if ((len && fwrite(data, 1, len, f) != len) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if ((len && fwrite(data, 1, len, f) != len) || fflush(f) != 0 ||
+        (durable && fsync(fileno(f)) != 0)) {
         e = errno;
         fclose(f);
         errno = e;
@@ -104,6 +105,18 @@ fail:
     unlink(tmp);
     errno = e;
     return wa_err(err, errlen, "%s: %s", path, strerror(e));
+}
+
+int wa_file_write_atomic(const char *path, const void *data, size_t len, char *err,
+                         size_t errlen)
+{
+    return write_replace(path, data, len, 1, err, errlen);
+}
+
+int wa_file_write_atomic_nosync(const char *path, const void *data, size_t len, char *err,
+                                size_t errlen)
+{
+    return write_replace(path, data, len, 0, err, errlen);
 }
 
 char *wa_file_read(const char *path, size_t max, size_t *len, char *err, size_t errlen)

@@ -70,6 +70,12 @@ char *wa_file_read(const char *path, size_t max, size_t *len, char *err, size_t 
  * (the temporary file is removed). */
 int wa_file_write_atomic(const char *path, const void *data, size_t len, char *err,
                          size_t errlen);
+/* The same without the fsync, for a file rewritten every few seconds whose loss in a power cut
+ * costs nothing (the collector's status file): readers still never see a part, but after a
+ * crash the file may be the previous one or empty until the next rewrite.  The fsync is most of
+ * the cost of a small rewrite. */
+int wa_file_write_atomic_nosync(const char *path, const void *data, size_t len, char *err,
+                                size_t errlen);
 
 /* Copies src into dst of size n; returns -1 (errno ENAMETOOLONG) if it did not fit. */
 int wa_strlcpy(char *dst, const char *src, size_t n);

@@ -7,7 +7,7 @@
  * sleeper still looks every 100 ms).  Buses never wait for each other.  The main thread
  * sleeps until its next chore: it rewrites the status file every few seconds, flushes storage
  * every storage.flush_interval seconds (and once more when the collector stops), and looks at
- * the stop flag at least once a second.  SIGTERM and SIGINT are blocked in the other threads,
+ * the stop flag at least every 5 s.  SIGTERM and SIGINT are blocked in the other threads,
  * so that they reach the main thread and cut its sleep short.
  *
  * USB devices: each has a thread of its own that polls it on the real clock, whatever the
@@ -39,7 +39,7 @@
 #define WAKE_S 0.1
 /* The longest the main thread goes without looking at the stop flag (a flag set by another
  * thread; a signal cuts the sleep short at once). */
-#define STOP_CHECK_S 1.0
+#define STOP_CHECK_S 5.0
 
 double collect_mono(void)
 {

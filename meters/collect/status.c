@@ -219,7 +219,8 @@ int status_write(collector_t *c, char *err, size_t errlen)
     cJSON_Delete(root);
     if (!text)
         return wa_err(err, errlen, "out of memory");
-    rc = wa_file_write_atomic(c->status_file, text, strlen(text), err, errlen);
+    /* A snapshot rewritten every few seconds: not worth an fsync each time. */
+    rc = wa_file_write_atomic_nosync(c->status_file, text, strlen(text), err, errlen);
     free(text);
     return rc;
 }
