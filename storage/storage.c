@@ -222,6 +222,36 @@ static struct sfile *file_lookup(storage_t *st, const char *rel)
     return f;
 }
 
+/* Reads a file's last update and the count of data sources it is written with.  0, or -1
+ * with the reason in *why (librrd's message, or a file that is not ours). */
+static int read_last(const char *path, int64_t *last_out, int *n_ds_out, char *why, size_t len)
+{
+    time_t last = 0;
+    unsigned long n = 0;
+    char **names = NULL, **vals = NULL;
+    rrd_clear_error();
+    if (rrd_lastupdate_r(path, &last, &n, &names, &vals) != 0) {
+        const char *msg = rrd_get_error();
+        snprintf(why, len, "%s", msg && *msg ? msg : "unreadable");
+        rrd_clear_error();
+        return -1;
+    }
+    int n_ds = storage_known_ds(names, n);
+    for (unsigned long i = 0; i < n; i++) {
+        rrd_freemem(names[i]);
+        rrd_freemem(vals[i]);
+    }
+    rrd_freemem(names);
+    rrd_freemem(vals);
+    if (n_ds < 0) {
+        snprintf(why, len, "its data sources are not a channel or host file's (docs/rrd-layout.md)");
+        return -1;
+    }
+    *last_out = (int64_t)last;
+    *n_ds_out = n_ds;
+    return 0;
+}
+
 static int ensure(storage_t *st, const char *rel, const storage_layout_t *lay, int host,
                   int64_t start, char *err, size_t errlen)
 {
@@ -237,8 +267,24 @@ static int ensure(storage_t *st, const char *rel, const storage_layout_t *lay, i
 
     pthread_mutex_lock(&st->io_lock);
     int rc = 0;
-    if (access(f->path, F_OK) == 0)
+    if (access(f->path, F_OK) == 0) {
+        /* Direct writes: learnt now, when the caller is starting up anyway, rather than in
+         * the first flush (which would otherwise open every file once more).  A file that
+         * cannot be read is left for the flush to report.  With rrdcached the daemon may
+         * hold newer updates than the file: the flush asks it to write them out first. */
+        int64_t last;
+        int n_ds;
+        char why[256];
+        if (!st->conn && !(f->last_known && f->n_ds > 0) &&
+            read_last(f->path, &last, &n_ds, why, sizeof why) == 0) {
+            pthread_mutex_lock(&st->lock);
+            f->n_ds = n_ds;
+            pthread_mutex_unlock(&st->lock);
+            f->last = last;
+            f->last_known = 1;
+        }
         goto out;
+    }
     if (st->conn) {
         /* rrdcached keeps the last update time of a name it has seen; a file made anew
          * under that name would have its first updates refused as too old. */
@@ -415,34 +461,18 @@ static int learn_last(struct flush *fl, struct sfile *f, size_t count)
 {
     if (f->last_known && f->n_ds > 0)
         return 0;
-    time_t last = 0;
-    unsigned long n = 0;
-    char **names = NULL, **vals = NULL;
-    rrd_clear_error();
-    if (rrd_lastupdate_r(f->path, &last, &n, &names, &vals) != 0) {
-        const char *msg = rrd_get_error();
-        note_failure(fl, f->path, "cannot write", msg && *msg ? msg : "unreadable");
-        rrd_clear_error();
-        fl->failed += count;
-        return -1;
-    }
-    int n_ds = storage_known_ds(names, n);
-    for (unsigned long i = 0; i < n; i++) {
-        rrd_freemem(names[i]);
-        rrd_freemem(vals[i]);
-    }
-    rrd_freemem(names);
-    rrd_freemem(vals);
-    if (n_ds < 0) {
-        note_failure(fl, f->path, "cannot write",
-                     "its data sources are not a channel or host file's (docs/rrd-layout.md)");
+    int64_t last;
+    int n_ds;
+    char why[256];
+    if (read_last(f->path, &last, &n_ds, why, sizeof why) != 0) {
+        note_failure(fl, f->path, "cannot write", why);
         fl->failed += count;
         return -1;
     }
     pthread_mutex_lock(&fl->st->lock);
     f->n_ds = n_ds;
     pthread_mutex_unlock(&fl->st->lock);
-    f->last = (int64_t)last;
+    f->last = last;
     f->last_known = 1;
     return 0;
 }
