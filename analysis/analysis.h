@@ -276,6 +276,9 @@ typedef struct an_run_opts {
     /* The correlation's reference period (docs/correlate.md); 0, 0 = the first 7 days of each
      * circuit's window. */
     int64_t ref_from, ref_to;
+    /* The correlation's grid step, s: a multiple of a circuit's step (rounded down to one, and
+     * never finer); 0 = the config's storage mid_step (300 s by default). */
+    int corr_step;
 } an_run_opts_t;
 
 /* Analyses every channel and writes the result to out in the chosen format (JSON schema

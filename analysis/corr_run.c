@@ -27,6 +27,10 @@
 #define ATTRIB_SHARE 0.5
 /* A host takes part in a finding when its own rise is at least this share of it. */
 #define ATTRIB_HOST_SHARE 0.1
+/* Rows of the reference period wanted per unknown of the fit before a coarser grid is taken:
+ * regression wants 10 to 20 observations per parameter (Harrell, Regression Modeling
+ * Strategies, 2nd ed. 2015, sec. 4.4); the robust fit down-weights some, so the upper end. */
+#define ROWS_PER_UNKNOWN 20
 /* Utilisation counted as busy when judging whether jobs cover a rise (correlate.c's default). */
 #define BUSY 0.8
 
@@ -348,11 +352,19 @@ static int fit_circuit(an_site_corr_t *sc, const an_run_opts_t *o, const char *r
             snprintf(h->note, sizeof h->note, "no utilisation file (%.200s)", h->file);
             continue;
         }
-        /* Two fetches of one file: storage_fetch gives one data source at a time. */
-        int cpu = read_util(h->file, "cpu", rrdcached, uk, tmp, n, start, step, err, sizeof err);
-        int gpu = cpu < 0 ? -1
-                          : read_util(h->file, "gpu", rrdcached, uk, tmp, n, start, step, err,
-                                      sizeof err);
+        /* storage_fetch reads one data source a call, so a source the host cannot have is
+         * not read: cpu needs a node_exporter, gpu a DCGM exporter.  A host with neither has
+         * its utilisation imported (docs/import.md): both are read. */
+        const sc_host_t *hc = hosts[k].cfg;
+        int none = !hc->exporter[0] && !hc->gpu_exporter[0];
+        int cpu = none || hc->exporter[0]
+                      ? read_util(h->file, "cpu", rrdcached, uk, tmp, n, start, step, err,
+                                  sizeof err)
+                      : 0;
+        int gpu = cpu < 0                         ? -1
+                  : none || hc->gpu_exporter[0] ? read_util(h->file, "gpu", rrdcached, uk, tmp,
+                                                            n, start, step, err, sizeof err)
+                                                  : 0;
         if (cpu < 0 || gpu < 0) {
             wa_strlcpy(h->note, err, sizeof h->note);
             continue;
@@ -422,34 +434,77 @@ static int fit_circuit(an_site_corr_t *sc, const an_run_opts_t *o, const char *r
     return 1;
 }
 
+/* The correlation's grid (docs/correlate.md, "The grid"): o->corr_step if given, else the
+ * coarsest of the storage's long and mid archive steps (1 h and 5 min at the defaults;
+ * docs/rrd-layout.md) at which the reference period still gives ROWS_PER_UNKNOWN rows for each
+ * unknown of the fit, else the circuit's own.  Host files are read from that archive: an hour's
+ * rows are a sixtieth of a minute's, and loads that last days lose nothing by it.  Returns how
+ * many of the circuit's steps make one of the grid's. */
+static size_t grid_factor(const an_run_opts_t *o, int step, size_t nh, int64_t ref_len)
+{
+    if (o->corr_step > 0)
+        return o->corr_step > step ? (size_t)(o->corr_step / step) : 1;
+    int steps[2] = {3600, 300};
+    if (o->cfg && o->cfg->storage.long_step_s > 0)
+        steps[0] = o->cfg->storage.long_step_s;
+    if (o->cfg && o->cfg->storage.mid_step_s > 0)
+        steps[1] = o->cfg->storage.mid_step_s;
+    for (size_t i = 0; i < 2; i++)
+        if (steps[i] > step && ref_len / steps[i] >= (int64_t)(ROWS_PER_UNKNOWN * (1 + nh)))
+            return (size_t)(steps[i] / step);
+    return 1;
+}
+
+/* Means of g consecutive steps, known when at least half of them are. */
+static void coarsen(const double *w, size_t n, size_t g, double *out, size_t m)
+{
+    for (size_t j = 0; j < m; j++) {
+        double s = 0;
+        size_t k = 0, e = (j + 1) * g < n ? (j + 1) * g : n;
+        for (size_t i = j * g; i < e; i++)
+            if (!isnan(w[i])) {
+                s += w[i];
+                k++;
+            }
+        out[j] = 2 * k >= g ? s / (double)k : NAN;
+    }
+}
+
 void an_channel_correlate(an_site_corr_t *sc, const an_run_opts_t *o, const char *rrdcached,
                           an_site_result_t *site, an_channel_result_t *c, const double *w,
                           size_t n, int64_t start, int step)
 {
     size_t nh = 0;
     const size_t *idx = an_site_corr_hosts_on(sc, c->id, &nh);
-    double *u = NULL, *tmp = NULL, *hk = NULL;
+    double *u = NULL, *tmp = NULL, *hk = NULL, *wc = NULL;
     cr_host_t *hosts = NULL;
     cr_job_t *jobs = NULL;
     int nj = 0, fitted = 0;
     cr_circuit_t cc;
     const char *tz = site->tz[0] ? site->tz : o->channel.tz;
     cr_opts_t co = {.night_from = 22, .night_to = 6, .tz_offset_s = tz_offset(start, tz)};
+    int64_t ref_len = o->ref_from || o->ref_to ? o->ref_to - o->ref_from
+                                                : (int64_t)DEFAULT_REF_DAYS * SECONDS_PER_DAY;
+    size_t g = grid_factor(o, step, nh, ref_len), m = n / g;
+    int gstep = (int)g * step;
 
     memset(&cc, 0, sizeof cc);
-    if (nh > 0 && n > 0) {
+    if (nh > 0 && m > 0) {
         an_corr_t *ac = c->corr = calloc(1, sizeof *c->corr);
-        u = malloc(nh * n * sizeof *u);
-        tmp = malloc(n * sizeof *tmp);
+        u = malloc(nh * m * sizeof *u);
+        tmp = malloc(m * sizeof *tmp);
+        wc = malloc(m * sizeof *wc);
         hk = malloc(4 * nh * sizeof *hk);
         hosts = calloc(nh, sizeof *hosts);
-        if (ac && (ac->hosts = calloc(nh, sizeof *ac->hosts)) && u && tmp && hk && hosts)
-            fitted = fit_circuit(sc, o, rrdcached, site, idx, nh, w, n, start, step, &co, u, tmp,
-                                 hosts, &jobs, &nj, ac, &cc);
-        else if (ac)
+        if (ac && (ac->hosts = calloc(nh, sizeof *ac->hosts)) && u && tmp && wc && hk && hosts) {
+            coarsen(w, n, g, wc, m);
+            fitted = fit_circuit(sc, o, rrdcached, site, idx, nh, wc, m, start, gstep, &co, u,
+                                 tmp, hosts, &jobs, &nj, ac, &cc);
+        } else if (ac) {
             snprintf(ac->note, sizeof ac->note, "out of memory");
+        }
     }
-    circ_t x = {w, n, start, step, hosts, nh, &cc, jobs, (size_t)nj, &co};
+    circ_t x = {wc, m, start, gstep, hosts, nh, &cc, jobs, (size_t)nj, &co};
     for (size_t k = 0; k < c->ch.n_findings; k++) {
         if (fitted)
             classify(&x, c->corr, &c->ch.findings[k], hk);
@@ -460,6 +515,7 @@ void an_channel_correlate(an_site_corr_t *sc, const an_run_opts_t *o, const char
     free(jobs);
     free(hosts);
     free(hk);
+    free(wc);
     free(tmp);
     free(u);
 }

@@ -1,11 +1,13 @@
 /* Power against compute load, one circuit at a time (correlate-private.h, docs/correlate.md). */
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_multifit.h>
 
 #include "analysis/correlate-private.h"
@@ -15,6 +17,12 @@
 #define MAD_TO_SD 1.4826
 /* GPU rigs of 6-8 cards draw 1.0-1.5 kW at the wall: the built-in catalogue's gpu_rig row
  * (analysis/rigs.c cites its sources); used for the residual's rig count range. */
+/* Iterations of the reweighted fit at most.  GSL's default is 100 to a tolerance of
+ * sqrt(DBL_EPSILON), which noisy circuits seldom reach; the weights settle far sooner. */
+#define FIT_MAXITER 50
+/* Hosts of one circuit fitted at most; the others keep their declared slope (a circuit feeds a
+ * rack of a few dozen machines at most). */
+#define CR_FIT_HOSTS_MAX 64
 #define RIG_W_MIN 1000.0
 #define RIG_W_MAX 1500.0
 
@@ -108,11 +116,24 @@ out:
     return r;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Spearman's rho from at most SPEARMAN_PAIRS evenly spaced samples: ranking sorts, and a
+ * quarter of a year at one minute would cost more than the rest of the circuit.  The
+ * sampling error of rho from 8,192 pairs is about 1/sqrt(8192) = 0.011, below what it is read
+ * for.  tmp has room for 2 * n values. */
+#define SPEARMAN_PAIRS 8192
+static double spearman_sampled(const double *x, const double *y, size_t n, double *tmp)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    size_t k = (n + SPEARMAN_PAIRS - 1) / SPEARMAN_PAIRS, m = 0;
+    if (k <= 1)
+        return cr_spearman(x, y, n);
+    for (size_t i = 0; i < n; i += k, m++) {
+        tmp[m] = x[i];
+        tmp[n + m] = y[i];
+    }
+    return cr_spearman(tmp, tmp + n, m);
 }
+
+static double select_k(double *v, size_t n, size_t k);
 
 /* Median of the known values of v[a..b); NaN if none.  tmp has room for b - a values. */
 static double median_of(const double *v, size_t a, size_t b, double *tmp)
@@ -123,8 +144,14 @@ static double median_of(const double *v, size_t a, size_t b, double *tmp)
             tmp[m++] = v[i];
     if (m == 0)
         return NAN;
-    qsort(tmp, m, sizeof *tmp, cmp_double);
-    return m % 2 ? tmp[m / 2] : (tmp[m / 2 - 1] + tmp[m / 2]) / 2;
+    double hi = select_k(tmp, m, m / 2);
+    if (m % 2)
+        return hi;
+    /* select_k leaves the m / 2 smallest before it: the other middle value is their largest. */
+    double lo = tmp[0];
+    for (size_t i = 1; i < m / 2; i++)
+        lo = fmax(lo, tmp[i]);
+    return (lo + hi) / 2;
 }
 
 static void add_evidence(cr_finding_t *f, const char *name, double v)
@@ -179,6 +206,187 @@ static int host_in_job(const cr_job_t *j, const char *host)
     return list_has(j->hosts, host);
 }
 
+/* Tukey's bisquare with tuning constant 4.685, 95% efficiency at the normal distribution
+ * (Holland & Welsch 1977, Commun. Statist. A6:813); GSL's gsl_multifit_robust_bisquare uses
+ * the same function and constant. */
+#define BISQUARE_C 4.685
+
+/* The k-th smallest of v[0..n) (n > k; no NaN): Hoare's selection, linear on average.  v is
+ * reordered so that the values before index k are no larger than it. */
+static double select_k(double *v, size_t n, size_t k)
+{
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (kk <= j)
+            hi = j;
+        else if (kk >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k];
+}
+
+/* Reweighted least squares with bisquare weights on the normal equations (X rows x p, row
+ * major; p is 1 + the circuit's moving hosts, small): each iteration costs rows x p^2, where an
+ * SVD of the weighted matrix, as GSL's robust fit does, costs several times that and dominated
+ * a circuit's time.  The scale is the residuals' MAD, as GSL's.  1 if fitted, 0 if the normal
+ * matrix is singular or nearly so (hosts whose loads move together: the caller falls back to
+ * GSL's truncated SVD), -1 with ENOMEM. */
+static int irls(const double *X, const double *y, size_t rows, size_t p, double *b, double *r2)
+{
+    double *wt = malloc(rows * sizeof *wt), *r = malloc(rows * sizeof *r);
+    double *t = malloc(rows * sizeof *t), *acc = malloc((p * p + p) * sizeof *acc);
+    gsl_matrix *A = gsl_matrix_alloc(p, p);
+    gsl_vector *rhs = gsl_vector_alloc(p), *x = gsl_vector_alloc(p);
+    int rc = -1;
+    if (!wt || !r || !t || !acc || !A || !rhs || !x)
+        goto out;
+    for (size_t i = 0; i < rows; i++)
+        wt[i] = 1;
+    for (size_t a = 0; a < p; a++)
+        b[a] = 0;
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    for (int it = 0; it < FIT_MAXITER; it++) {
+        /* X'WX (lower triangle) and X'Wy in plain arrays: this is the fit's inner loop. */
+        double *ata = acc, *aty = acc + p * p;
+        memset(acc, 0, (p * p + p) * sizeof *acc);
+        for (size_t i = 0; i < rows; i++) {
+            const double *xi = X + i * p;
+            if (wt[i] == 0)
+                continue;
+            for (size_t a = 0; a < p; a++) {
+                double xa = xi[a] * wt[i];
+                aty[a] += xa * y[i];
+                for (size_t c = 0; c <= a; c++)
+                    ata[a * p + c] += xa * xi[c];
+            }
+        }
+        for (size_t a = 0; a < p; a++) {
+            gsl_vector_set(rhs, a, aty[a]);
+            for (size_t c = 0; c <= a; c++) {
+                gsl_matrix_set(A, a, c, ata[a * p + c]);
+                gsl_matrix_set(A, c, a, ata[a * p + c]);
+            }
+        }
+        double dmax = 0, dmin = INFINITY;
+        int bad = gsl_linalg_cholesky_decomp1(A) != GSL_SUCCESS;
+        for (size_t a = 0; a < p && !bad; a++) {
+            double d = gsl_matrix_get(A, a, a);
+            dmax = fmax(dmax, d * d);
+            dmin = fmin(dmin, d * d);
+        }
+        /* A condition number past 1e10 leaves slopes that mean nothing. */
+        if (bad || !(dmin > 1e-10 * dmax) || gsl_linalg_cholesky_solve(A, rhs, x) != GSL_SUCCESS) {
+            rc = 0;
+            gsl_set_error_handler(old);
+            goto out;
+        }
+        double delta = 0, scale = 1;
+        for (size_t a = 0; a < p; a++) {
+            delta = fmax(delta, fabs(gsl_vector_get(x, a) - b[a]));
+            b[a] = gsl_vector_get(x, a);
+            scale = fmax(scale, fabs(b[a]));
+        }
+        for (size_t i = 0; i < rows; i++) {
+            double f = 0;
+            for (size_t a = 0; a < p; a++)
+                f += X[i * p + a] * b[a];
+            r[i] = y[i] - f;
+            t[i] = fabs(r[i]);
+        }
+        double sigma = select_k(t, rows, rows / 2) * MAD_TO_SD;
+        if (!(sigma > 0))
+            break; /* an exact fit: nothing to reweight */
+        for (size_t i = 0; i < rows; i++) {
+            double q = r[i] / (BISQUARE_C * sigma);
+            wt[i] = fabs(q) < 1 ? (1 - q * q) * (1 - q * q) : 0;
+        }
+        if (it > 0 && delta <= 1e-9 * scale)
+            break;
+    }
+    gsl_set_error_handler(old);
+    /* R^2 under the final weights, as GSL's robust statistics give it. */
+    double sw = 0, swy = 0, sse = 0, sst = 0;
+    for (size_t i = 0; i < rows; i++) {
+        sw += wt[i];
+        swy += wt[i] * y[i];
+    }
+    double ybar = sw > 0 ? swy / sw : 0;
+    for (size_t i = 0; i < rows; i++) {
+        double f = 0;
+        for (size_t a = 0; a < p; a++)
+            f += X[i * p + a] * b[a];
+        sse += wt[i] * (y[i] - f) * (y[i] - f);
+        sst += wt[i] * (y[i] - ybar) * (y[i] - ybar);
+    }
+    *r2 = sst > 0 ? 1 - sse / sst : NAN;
+    rc = 1;
+out:
+    if (rc < 0)
+        errno = ENOMEM;
+    free(wt);
+    free(r);
+    free(t);
+    free(acc);
+    gsl_matrix_free(A);
+    gsl_vector_free(rhs);
+    gsl_vector_free(x);
+    return rc;
+}
+
+/* GSL's robust fit (bisquare, truncated SVD): for the normal matrices irls() will not trust. */
+static int gsl_fit(double *Xa, double *ya, size_t rows, size_t p, double *b, double *r2,
+                   char *err, size_t errlen)
+{
+    gsl_matrix_view X = gsl_matrix_view_array(Xa, rows, p);
+    gsl_vector_view y = gsl_vector_view_array(ya, rows);
+    gsl_vector *bv = gsl_vector_alloc(p);
+    gsl_matrix *cov = gsl_matrix_alloc(p, p);
+    gsl_multifit_robust_workspace *ws =
+        gsl_multifit_robust_alloc(gsl_multifit_robust_bisquare, rows, p);
+    int rc = -1;
+    if (!bv || !cov || !ws) {
+        errno = ENOMEM;
+        wa_err(err, errlen, "out of memory");
+        goto out;
+    }
+    gsl_multifit_robust_maxiter(FIT_MAXITER, ws);
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    int g = gsl_multifit_robust(&X.matrix, &y.vector, bv, cov, ws);
+    gsl_set_error_handler(old);
+    /* GSL_EMAXITER still leaves the last iterate, which is a usable fit. */
+    if (g != GSL_SUCCESS && g != GSL_EMAXITER) {
+        errno = WA_ERANGE;
+        wa_err(err, errlen, "robust fit failed: %s", gsl_strerror(g));
+        goto out;
+    }
+    *r2 = gsl_multifit_robust_statistics(ws).Rsq;
+    for (size_t a = 0; a < p; a++)
+        b[a] = gsl_vector_get(bv, a);
+    rc = 0;
+out:
+    gsl_multifit_robust_free(ws);
+    gsl_matrix_free(cov);
+    gsl_vector_free(bv);
+    return rc;
+}
+
 /* The robust fit over [r0, r1).  Hosts whose load barely moves there cannot be told from the
  * idle: their slope is the declared max_w - idle_w (0 if not declared). */
 static int fit(const double *w, const cr_host_t *h, size_t nh, size_t r0, size_t r1,
@@ -187,16 +395,13 @@ static int fit(const double *w, const cr_host_t *h, size_t nh, size_t r0, size_t
     size_t *col = malloc((nh ? nh : 1) * sizeof *col), p = 1;
     size_t rows = 0;
     int rc = -1;
-    gsl_matrix *X = NULL;
-    gsl_vector *y = NULL, *b = NULL;
-    gsl_matrix *cov = NULL;
-    gsl_multifit_robust_workspace *ws = NULL;
+    double *X = NULL, *y = NULL, b[1 + CR_FIT_HOSTS_MAX];
     if (!col)
         return -1;
     for (size_t k = 0; k < nh; k++) {
         col[k] = 0;
         c->slope[k] = h[k].cfg && h[k].cfg->max_w > 0 ? h[k].cfg->max_w - h[k].cfg->idle_w : 0;
-        if (!h[k].u)
+        if (!h[k].u || p > CR_FIT_HOSTS_MAX)
             continue;
         double s = 0, ss = 0;
         size_t m = 0;
@@ -221,13 +426,11 @@ static int fit(const double *w, const cr_host_t *h, size_t nh, size_t r0, size_t
         wa_err(err, errlen, "reference period has %zu usable samples for %zu unknowns", rows, p);
         goto out;
     }
-    X = gsl_matrix_alloc(rows, p);
-    y = gsl_vector_alloc(rows);
-    b = gsl_vector_alloc(p);
-    cov = gsl_matrix_alloc(p, p);
-    ws = gsl_multifit_robust_alloc(gsl_multifit_robust_bisquare, rows, p);
-    if (!X || !y || !b || !cov || !ws) {
+    X = calloc(rows * p, sizeof *X);
+    y = malloc(rows * sizeof *y);
+    if (!X || !y) {
         errno = ENOMEM;
+        wa_err(err, errlen, "out of memory");
         goto out;
     }
     size_t r = 0;
@@ -238,41 +441,34 @@ static int fit(const double *w, const cr_host_t *h, size_t nh, size_t r0, size_t
         if (!ok)
             continue;
         double fixed = 0;
-        gsl_matrix_set(X, r, 0, 1.0);
+        X[r * p] = 1.0;
         for (size_t k = 0; k < nh; k++) {
             double u = h[k].u && !isnan(h[k].u[i]) ? h[k].u[i] : 0;
             if (col[k])
-                gsl_matrix_set(X, r, col[k], u);
+                X[r * p + col[k]] = u;
             else
                 fixed += c->slope[k] * u;
         }
-        gsl_vector_set(y, r, w[i] - fixed);
+        y[r] = w[i] - fixed;
         r++;
     }
-    gsl_error_handler_t *old = gsl_set_error_handler_off();
-    int g = gsl_multifit_robust(X, y, b, cov, ws);
-    gsl_set_error_handler(old);
-    /* GSL_EMAXITER still leaves the last iterate, which is a usable fit. */
-    if (g != GSL_SUCCESS && g != GSL_EMAXITER) {
-        errno = WA_ERANGE;
-        wa_err(err, errlen, "robust fit failed: %s", gsl_strerror(g));
+    int f = irls(X, y, rows, p, b, &c->r2);
+    if (f < 0) {
+        wa_err(err, errlen, "out of memory");
         goto out;
     }
-    gsl_multifit_robust_stats st = gsl_multifit_robust_statistics(ws);
-    c->r2 = st.Rsq;
-    c->idle_w = gsl_vector_get(b, 0);
+    if (f == 0 && gsl_fit(X, y, rows, p, b, &c->r2, err, errlen) < 0)
+        goto out;
+    c->idle_w = b[0];
     for (size_t k = 0; k < nh; k++) {
         c->slope_fitted[k] = col[k] != 0;
         if (col[k])
-            c->slope[k] = gsl_vector_get(b, col[k]);
+            c->slope[k] = b[col[k]];
     }
     rc = 0;
 out:
-    gsl_multifit_robust_free(ws);
-    gsl_matrix_free(X);
-    gsl_matrix_free(cov);
-    gsl_vector_free(y);
-    gsl_vector_free(b);
+    free(X);
+    free(y);
     free(col);
     return rc;
 }
@@ -379,7 +575,7 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
 
     /* Correlation of power with the explained load, and the lag that fits best. */
     c->pearson = cr_pearson(w, pred, n);
-    c->spearman = cr_spearman(w, pred, n);
+    c->spearman = spearman_sampled(w, pred, n, tmp);
     c->best_lag = 0;
     c->best_lag_r = c->pearson;
     for (int l = -o.max_lag; l <= o.max_lag; l++) {

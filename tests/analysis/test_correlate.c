@@ -260,6 +260,28 @@ static void test_office_night(void **state)
     circuit_free(c);
 }
 
+/* Two nodes that always run the same jobs: their loads move together, so the fit cannot tell
+ * their slopes apart (the normal matrix is singular; the truncated SVD takes over), but their
+ * sum, the circuit's idle and the absence of findings stand. */
+static void test_hosts_in_lockstep(void **state)
+{
+    (void)state;
+    circuit_t *c = circuit_new();
+    double *a = add_host(c, "n1", "gpu_node", "10.0.5.1", "pdu/o5");
+    double *b = add_host(c, "n2", "gpu_node", "10.0.5.2", "pdu/o5");
+    for (size_t i = 0; i < N; i++)
+        a[i] = b[i] = workhours(i) ? 0.3 + 0.6 * urand() : 0.05 * urand();
+    power(c, (double[]){100, 100}, (double[]){600, 400}, NULL);
+    cr_circuit_t r;
+    analyze(c, NULL, 0, &r);
+    assert_true(r.slope_fitted[0] && r.slope_fitted[1]);
+    assert_true(fabs(r.slope[0] + r.slope[1] - 1000) < 30);
+    assert_true(fabs(r.idle_w - 200) < 15);
+    assert_int_equal(r.n_findings, 0);
+    cr_circuit_free(&r);
+    circuit_free(c);
+}
+
 static void test_stats(void **state)
 {
     (void)state;
@@ -348,6 +370,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_research),    cmocka_unit_test(test_hidden_rig),
         cmocka_unit_test(test_host_mining), cmocka_unit_test(test_office_night),
+        cmocka_unit_test(test_hosts_in_lockstep),
         cmocka_unit_test(test_stats),       cmocka_unit_test(test_jobs_parse),
         cmocka_unit_test(test_flagged_ips),
     };
