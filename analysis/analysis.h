@@ -425,7 +425,16 @@ int an_write(const an_result_t *r, an_format_t fmt, FILE *out, char *err, size_t
 
 /* -- Import of interval data from CSV (docs/import.md) -- */
 
-typedef enum { AN_UNIT_AUTO, AN_UNIT_KW, AN_UNIT_W, AN_UNIT_KWH, AN_UNIT_WH } an_unit_t;
+/* PERCENT and FRACTION are a host's utilisation (an_import_opts_t.util_source). */
+typedef enum {
+    AN_UNIT_AUTO,
+    AN_UNIT_KW,
+    AN_UNIT_W,
+    AN_UNIT_KWH,
+    AN_UNIT_WH,
+    AN_UNIT_PERCENT,
+    AN_UNIT_FRACTION
+} an_unit_t;
 
 typedef struct an_import_opts {
     const char *tz;          /* zone of times without an offset; NULL = process TZ */
@@ -435,10 +444,13 @@ typedef struct an_import_opts {
     int stamp_end;           /* long format: times mark the interval's end (default: start) */
     int skip_bad;            /* report bad rows and go on instead of refusing the file */
     FILE *warn;              /* skipped rows when skip_bad; NULL = stderr */
+    const char *util_source; /* NULL: the values are power or energy; "cpu" or "gpu": a host's
+                                utilisation in percent (0..100) or as a fraction (0..1), kept
+                                as a fraction; a value outside that range is a bad row */
 } an_import_opts_t;
 
-/* The parsed file: v[i] is the mean power in W over (start + i*step, start + (i+1)*step],
- * NaN where the file had no row. */
+/* The parsed file: v[i] is the mean power in W (a utilisation: the fraction 0..1) over
+ * (start + i*step, start + (i+1)*step], NaN where the file had no row. */
 typedef struct an_import_series {
     int64_t start;
     int step;
@@ -461,8 +473,18 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
 int an_import_file(const char *csv_path, const char *data_dir, const char *rel, int replace,
                    const an_import_opts_t *o, an_import_series_t *stats, char *err,
                    size_t errlen);
+/* Imports a host's utilisation from csv_path (o->util_source "cpu" or "gpu") into that data
+ * source of its host file data_dir/<site>/hosts/<host>.rrd (host_rel "<site>/<host>";
+ * docs/import.md), through storage/ and a temporary file as an_import_file().  An existing host
+ * file keeps its other data sources: it is rebuilt at the import's step over both spans; data
+ * it already has in the imported source are refused (EEXIST) unless replace, which drops them.
+ * 0, or -1 with errno and err; nothing is left behind on failure. */
+int an_import_host_file(const char *csv_path, const char *data_dir, const char *host_rel,
+                        int replace, const an_import_opts_t *o, an_import_series_t *stats,
+                        char *err, size_t errlen);
 const char *an_unit_name(an_unit_t u);
-/* "kW", "W", "kWh", "Wh" (case-insensitive).  0, or -1 with EINVAL. */
+/* "kW", "W", "kWh", "Wh", "%" or "percent", "fraction" (case-insensitive).  0, or -1 with
+ * EINVAL. */
 int an_unit_parse(const char *s, an_unit_t *out);
 
 /* -- Scaling a sample of audited sites up to a population (docs/report.md) -- */

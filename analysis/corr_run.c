@@ -45,12 +45,8 @@ void an_corr_free(an_corr_t *c)
 
 /* ---- utilisation onto the circuit's grid ---- */
 
-/* dst[j], the step (d0 + j*ds, d0 + (j+1)*ds], is the mean of the known src values over it,
- * weighted by their overlap with it (src[i] covers (s0 + i*ss, s0 + (i+1)*ss]); NaN when less
- * than half of the step is known.  A coarser source is held over the finer steps it covers.
- * Linear in n + m. */
-static void regrid(const double *src, size_t m, int64_t s0, int ss, double *dst, size_t n,
-                   int64_t d0, int ds)
+void an_regrid(const double *src, size_t m, int64_t s0, int ss, double *dst, size_t n,
+               int64_t d0, int ds)
 {
     size_t i = 0;
     for (size_t j = 0; j < n; j++) {
@@ -82,7 +78,7 @@ static int read_util(const char *file, const char *ds, const char *rrdcached, do
     if (storage_fetch(file, ds, "AVERAGE", start, start + (int64_t)n * step, step, rrdcached, &s,
                       err, errlen) < 0)
         return errno == ENOENT ? 0 : -1; /* ENOENT: the file has no such source */
-    regrid(s.v, s.n, s.start, s.step, tmp, n, start, step);
+    an_regrid(s.v, s.n, s.start, s.step, tmp, n, start, step);
     free(s.v);
     int any = 0;
     for (size_t i = 0; i < n; i++) {
@@ -328,6 +324,13 @@ static long tz_offset(int64_t t, const char *tz)
     return wa_time_local(t, tz, &tm) == 0 ? tm.tm_gmtoff : 0;
 }
 
+/* The reference period: o's, else from the window's start; 7 days unless its end is given. */
+static void ref_period(const an_run_opts_t *o, int64_t start, int64_t *from, int64_t *to)
+{
+    *from = o->ref_from ? o->ref_from : start;
+    *to = o->ref_to ? o->ref_to : *from + (int64_t)DEFAULT_REF_DAYS * SECONDS_PER_DAY;
+}
+
 /* Reads the hosts on the circuit into u (nh x n) and fits it: fills ac and cc.  1 if fitted,
  * 0 if not (ac->note says why). */
 static int fit_circuit(an_site_corr_t *sc, const an_run_opts_t *o, const char *rrdcached,
@@ -389,12 +392,7 @@ static int fit_circuit(an_site_corr_t *sc, const an_run_opts_t *o, const char *r
         hosts[k].u = uk;
     }
 
-    co->ref_from = o->ref_from;
-    co->ref_to = o->ref_to;
-    if (!co->ref_from && !co->ref_to) {
-        co->ref_from = start;
-        co->ref_to = start + (int64_t)DEFAULT_REF_DAYS * SECONDS_PER_DAY;
-    }
+    ref_period(o, start, &co->ref_from, &co->ref_to);
     ac->ref_from = co->ref_from;
     ac->ref_to = co->ref_to;
     *nj = an_site_corr_jobs(sc, idx, nh, start, start + (int64_t)n * step, jobs);
@@ -483,8 +481,9 @@ void an_channel_correlate(an_site_corr_t *sc, const an_run_opts_t *o, const char
     cr_circuit_t cc;
     const char *tz = site->tz[0] ? site->tz : o->channel.tz;
     cr_opts_t co = {.night_from = 22, .night_to = 6, .tz_offset_s = tz_offset(start, tz)};
-    int64_t ref_len = o->ref_from || o->ref_to ? o->ref_to - o->ref_from
-                                                : (int64_t)DEFAULT_REF_DAYS * SECONDS_PER_DAY;
+    int64_t end = start + (int64_t)n * step, rf, rt;
+    ref_period(o, start, &rf, &rt);
+    int64_t ref_len = (rt < end ? rt : end) - (rf > start ? rf : start);
     size_t g = grid_factor(o, step, nh, ref_len), m = n / g;
     int gstep = (int)g * step;
 

@@ -407,7 +407,9 @@ static void answer_from_corr(const an_corr_finding_t *f, an_ip_answer_t *a, cons
     a->count_min = f->count_min;
     a->count_max = f->count_max;
     wa_strlcpy(a->unit, f->host[0] ? "host" : "gpu_rig", sizeof a->unit);
-    snprintf(a->why, sizeof a->why, "%s%s", lead, f->why);
+    int l = snprintf(a->why, sizeof a->why, "%s", lead);
+    if (l >= 0 && (size_t)l < sizeof a->why)
+        wa_strlcpy(a->why + l, f->why, sizeof a->why - (size_t)l); /* cut if it must be */
 }
 
 void an_ip_answer(const an_site_result_t *s, const an_flagged_ip_t *ip, an_ip_answer_t *a)

@@ -4,7 +4,7 @@
  * builds the whole series in memory first, so that a bad row refuses the file before anything
  * is written; writing goes to a temporary file beside the target, renamed only when complete.
  */
-#include "analysis/analysis.h"
+#include "analysis/site-private.h"
 
 #include "common/common.h"
 #include "storage/storage.h"
@@ -34,7 +34,7 @@
 
 const char *an_unit_name(an_unit_t u)
 {
-    static const char *const names[] = {"auto", "kW", "W", "kWh", "Wh"};
+    static const char *const names[] = {"auto", "kW", "W", "kWh", "Wh", "%", "fraction"};
     return (unsigned)u < sizeof names / sizeof names[0] ? names[u] : "?";
 }
 
@@ -43,7 +43,10 @@ int an_unit_parse(const char *s, an_unit_t *out)
     static const struct {
         const char *name;
         an_unit_t u;
-    } units[] = {{"kW", AN_UNIT_KW}, {"W", AN_UNIT_W}, {"kWh", AN_UNIT_KWH}, {"Wh", AN_UNIT_WH}};
+    } units[] = {{"kW", AN_UNIT_KW},           {"W", AN_UNIT_W},
+                 {"kWh", AN_UNIT_KWH},         {"Wh", AN_UNIT_WH},
+                 {"%", AN_UNIT_PERCENT},       {"percent", AN_UNIT_PERCENT},
+                 {"fraction", AN_UNIT_FRACTION}};
     for (size_t i = 0; s && i < sizeof units / sizeof units[0]; i++)
         if (strcasecmp(s, units[i].name) == 0) {
             *out = units[i].u;
@@ -400,12 +403,40 @@ static an_unit_t header_unit(const char *h)
     return AN_UNIT_AUTO;
 }
 
+static int is_util_unit(an_unit_t u)
+{
+    return u == AN_UNIT_PERCENT || u == AN_UNIT_FRACTION;
+}
+
+/* The unit of a utilisation column's header: "%" anywhere, or the word "fraction". */
+static an_unit_t header_util_unit(const char *h)
+{
+    if (strchr(h, '%'))
+        return AN_UNIT_PERCENT;
+    for (const char *p = h; *p; p++)
+        if (strncasecmp(p, "fraction", 8) == 0)
+            return AN_UNIT_FRACTION;
+    return AN_UNIT_AUTO;
+}
+
 /* strstr, ASCII letters compared without case (other bytes, such as UTF-8 CJK, exactly). */
 static int contains_nocase(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
     for (; *hay; hay++)
         if (strncasecmp(hay, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A utilisation column: named after the source ("cpu", "gpu"), or "util", "busy", "load". */
+static int looks_like_util(const char *h, const char *source)
+{
+    static const char *const words[] = {"util", "busy", "load", "利用率", "使用率"};
+    if (contains_nocase(h, source))
+        return 1;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (contains_nocase(h, words[i]))
             return 1;
     return 0;
 }
@@ -434,10 +465,25 @@ static double to_watts(double v, an_unit_t u, int step)
         return v * 1000.0 * 3600.0 / step;
     case AN_UNIT_WH:
         return v * 3600.0 / step;
+    case AN_UNIT_PERCENT:
+        return v / 100.0;
+    case AN_UNIT_FRACTION:
+        return v;
     case AN_UNIT_AUTO:
         break;
     }
     return NAN;
+}
+
+/* A utilisation outside 0..100 % (0..1) is a typing or export error, not a load. */
+static int util_in_range(double v, an_unit_t u)
+{
+    return isnan(v) || (v >= 0 && v <= (u == AN_UNIT_PERCENT ? 100.0 : 1.0));
+}
+
+static const char *util_range(an_unit_t u)
+{
+    return u == AN_UNIT_PERCENT ? "0..100 %" : "0..1 (a fraction)";
 }
 
 static int cmp_rec(const void *a, const void *b)
@@ -519,6 +565,13 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
     an_unit_t unit = o->unit;
     int step = o->step;
     struct day_cache dc = {0};
+    const int util = o->util_source != NULL;
+    if (unit != AN_UNIT_AUTO && util != is_util_unit(unit)) {
+        wa_err(err, errlen, util ? "%s: a utilisation is in %% or a fraction, not %s"
+                                 : "%s: %s is a host's utilisation; power is in kW, W, kWh or Wh",
+               name, an_unit_name(unit));
+        goto out;
+    }
 
     while (next_line(&cur, end, &ln)) {
         if (blank(&ln) || (ln.len && ln.p[0] == '#'))
@@ -562,10 +615,8 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
                 }
                 step = 86400 / k;
                 if (unit == AN_UNIT_AUTO) {
-                    wa_err(err, errlen,
-                           "%s: a day-per-row file does not say its unit: give --unit kW, W, kWh "
-                           "or Wh",
-                           name);
+                    wa_err(err, errlen, "%s: a day-per-row file does not say its unit: give --unit %s",
+                           name, util ? "percent or fraction" : "kW, W, kWh or Wh");
                     goto out;
                 }
             } else {
@@ -592,24 +643,25 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
                     col = 1;
                 } else {
                     for (int i = 1; col < 0 && i < n_header && i < n; i++)
-                        if (looks_like_power(header[i]))
+                        if (util ? looks_like_util(header[i], o->util_source)
+                                 : looks_like_power(header[i]))
                             col = i;
                     if (col < 0) {
                         wa_err(err, errlen,
-                               "%s: %d value columns and none is named like power or energy: "
-                               "choose one with --column",
-                               name, n - 1);
+                               "%s: %d value columns and none is named like %s: choose one with "
+                               "--column",
+                               name, n - 1, util ? o->util_source : "power or energy");
                         goto out;
                     }
                 }
                 if (unit == AN_UNIT_AUTO && col < n_header)
-                    unit = header_unit(header[col]);
+                    unit = util ? header_util_unit(header[col]) : header_unit(header[col]);
                 if (unit == AN_UNIT_AUTO) {
                     wa_err(err, errlen,
-                           "%s: the unit of column %d%s%s%s is not stated: give --unit kW, W, "
-                           "kWh or Wh",
-                           name, col + 1, col < n_header ? " ('" : "",
-                           col < n_header ? header[col] : "", col < n_header ? "')" : "");
+                           "%s: the unit of column %d%s%s%s is not stated: give --unit %s", name,
+                           col + 1, col < n_header ? " ('" : "",
+                           col < n_header ? header[col] : "", col < n_header ? "')" : "",
+                           util ? "percent or fraction" : "kW, W, kWh or Wh");
                     goto out;
                 }
                 wa_strlcpy(out->column, col < n_header ? header[col] : "", sizeof out->column);
@@ -638,6 +690,9 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
                 if (parse_value(f[j], &v) < 0) {
                     bad_row(&ps, ln.no, "value %d '%.30s' is not a number", j, f[j]);
                     ok = 0;
+                } else if (util && !util_in_range(v, unit)) {
+                    bad_row(&ps, ln.no, "value %d, %g, is outside %s", j, v, util_range(unit));
+                    ok = 0;
                 }
             }
             for (int j = 1; j < n && ok; j++) {
@@ -662,6 +717,10 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
         double v;
         if (parse_value(f[col], &v) < 0) {
             bad_row(&ps, ln.no, "'%.30s' is not a number", f[col]);
+            continue;
+        }
+        if (util && !util_in_range(v, unit)) {
+            bad_row(&ps, ln.no, "%g is outside %s", v, util_range(unit));
             continue;
         }
         if (push(&ps, t, v, ln.no) < 0) {
@@ -769,7 +828,7 @@ int an_import_file(const char *csv_path, const char *data_dir, const char *rel, 
         errno = EINVAL;
         return wa_err(err, errlen, "import: a CSV file, a data folder and a channel are needed");
     }
-    char tmp_rel[PATH_MAX / 2], target[PATH_MAX], tmp_path[PATH_MAX];
+    char tmp_rel[PATH_MAX / 2], target[PATH_MAX], tmp_path[PATH_MAX] = "";
     const char *slash = strrchr(rel, '/');
     int dir_len = slash ? (int)(slash - rel) + 1 : 0;
     snprintf(tmp_rel, sizeof tmp_rel, "%.*s.import-%ld-%s", dir_len, rel, (long)getpid(),
@@ -847,7 +906,204 @@ int an_import_file(const char *csv_path, const char *data_dir, const char *rel, 
 out:
     storage_close(st);
     if (rc < 0) {
-        unlink(tmp_path);
+        if (tmp_path[0])
+            unlink(tmp_path);
+        errno = e ? e : EIO;
+    }
+    if (stats && rc == 0) {
+        *stats = s;
+        stats->v = NULL;
+    }
+    free(s.v);
+    return rc;
+}
+
+/* ---- a host's utilisation ---- */
+
+/* Days probed back from a host file's last update for its first data: the mid archive's
+ * default length (docs/rrd-layout.md), longer than any import's history. */
+#define PROBE_DAYS 400
+#define HOST_DS 4
+
+static const char *const host_ds[HOST_DS] = {"cpu", "gpu", "gpu_w", "gauge"};
+
+/* The first and last step with a known value in any data source of an existing host file,
+ * from a daily look over the last PROBE_DAYS (its coarsest archive answers it cheaply).
+ * 0 (first = 0 when it holds nothing), or -1 with err. */
+static int host_span(const char *file, int64_t *first, int64_t *last, char *err, size_t errlen)
+{
+    storage_sample_t ls;
+    *first = 0;
+    if (storage_last(file, last, &ls, err, errlen) < 0)
+        return -1;
+    for (int k = 0; k < HOST_DS; k++) {
+        storage_series_t p;
+        if (storage_fetch(file, host_ds[k], "AVERAGE", *last - PROBE_DAYS * 86400, *last, 86400,
+                          NULL, &p, err, errlen) < 0)
+            return -1;
+        for (size_t i = 0; i < p.n; i++)
+            if (!isnan(p.v[i])) {
+                int64_t t = p.start + (int64_t)i * p.step;
+                if (!*first || t < *first)
+                    *first = t;
+                break;
+            }
+        free(p.v);
+    }
+    return 0;
+}
+
+/* The existing file's data sources on the grid (t0, step, n): v[k * n + i], NaN where none. */
+static int host_values(const char *file, int64_t t0, int step, size_t n, double *v, char *err,
+                       size_t errlen)
+{
+    for (int k = 0; k < HOST_DS; k++) {
+        storage_series_t p;
+        if (storage_fetch(file, host_ds[k], "AVERAGE", t0, t0 + (int64_t)n * step, step, NULL, &p,
+                          err, errlen) < 0)
+            return -1;
+        an_regrid(p.v, p.n, p.start, p.step, v + (size_t)k * n, n, t0, step);
+        free(p.v);
+    }
+    return 0;
+}
+
+int an_import_host_file(const char *csv_path, const char *data_dir, const char *host_rel,
+                        int replace, const an_import_opts_t *o, an_import_series_t *stats,
+                        char *err, size_t errlen)
+{
+    const char *slash = host_rel ? strchr(host_rel, '/') : NULL;
+    int target_k = -1;
+    for (int k = 0; o && o->util_source && k < 2; k++)
+        if (strcmp(o->util_source, host_ds[k]) == 0)
+            target_k = k;
+    if (!csv_path || !data_dir || !slash || slash == host_rel || !slash[1] ||
+        strchr(slash + 1, '/') || target_k < 0) {
+        errno = EINVAL;
+        return wa_err(err, errlen, "import: a CSV file, a data folder, a host as SITE/HOST and "
+                                   "its source (cpu or gpu) are needed");
+    }
+    char rel[PATH_MAX / 2], tmp_rel[PATH_MAX / 2], target[PATH_MAX], tmp_path[PATH_MAX] = "";
+    snprintf(rel, sizeof rel, "%.*s/hosts/%s", (int)(slash - host_rel), host_rel, slash + 1);
+    snprintf(tmp_rel, sizeof tmp_rel, "%.*s/hosts/.import-%ld-%s", (int)(slash - host_rel),
+             host_rel, (long)getpid(), slash + 1);
+
+    size_t len = 0;
+    char *text = wa_file_read(csv_path, (size_t)1 << 30, &len, err, errlen);
+    if (!text)
+        return -1;
+    an_import_series_t s;
+    int rc = an_import_parse(csv_path, text, len, o, &s, err, errlen);
+    free(text);
+    if (rc < 0)
+        return -1;
+
+    rc = -1;
+    int e = 0;
+    double *v = NULL;
+    storage_t *st = storage_open(data_dir, NULL, err, errlen);
+    if (!st) {
+        e = errno;
+        goto out;
+    }
+    if (storage_path(st, rel, target, sizeof target) < 0 ||
+        storage_path(st, tmp_rel, tmp_path, sizeof tmp_path) < 0) {
+        e = EINVAL;
+        wa_err(err, errlen, "import: '%s' is not a host name (SITE/HOST)", host_rel);
+        goto out;
+    }
+    /* The new file's grid: the import's step, over the import and whatever the host file
+     * already holds. */
+    int64_t t0 = s.start, t1 = s.start + (int64_t)s.n * s.step, first = 0, last = 0;
+    struct stat sb;
+    int exists = stat(target, &sb) == 0;
+    if (exists && host_span(target, &first, &last, err, errlen) < 0) {
+        e = errno;
+        goto out;
+    }
+    if (exists && first) {
+        if (first < t0)
+            t0 -= (t0 - first + s.step - 1) / s.step * s.step;
+        if (last > t1)
+            t1 += (last - t1 + s.step - 1) / s.step * s.step;
+    }
+    size_t n = (size_t)((t1 - t0) / s.step), off = (size_t)((s.start - t0) / s.step);
+    if (n > MAX_STEPS) {
+        e = EFBIG;
+        wa_err(err, errlen, "import: %s and %s together span %zu steps of %d s, more than %u",
+               target, csv_path, n, s.step, MAX_STEPS);
+        goto out;
+    }
+    v = malloc((size_t)HOST_DS * n * sizeof *v);
+    if (!v) {
+        e = ENOMEM;
+        wa_err(err, errlen, "import: out of memory for %zu steps", n);
+        goto out;
+    }
+    for (size_t i = 0; i < (size_t)HOST_DS * n; i++)
+        v[i] = NAN;
+    if (exists && first && host_values(target, t0, s.step, n, v, err, errlen) < 0) {
+        e = errno;
+        goto out;
+    }
+    double *tv = v + (size_t)target_k * n;
+    for (size_t i = 0; i < n && !replace; i++)
+        if (!isnan(tv[i])) {
+            char when[32];
+            e = EEXIST;
+            wa_err(err, errlen,
+                   "%s already has %s data (from %s UTC); give --replace to drop it for the "
+                   "import's",
+                   target, host_ds[target_k],
+                   wa_time_format(t0 + (int64_t)i * s.step, "UTC", when, sizeof when));
+            goto out;
+        }
+    for (size_t i = 0; i < n; i++)
+        tv[i] = i >= off && i - off < s.n ? s.v[i - off] : NAN;
+
+    int64_t days = ((int64_t)n * s.step + 86399) / 86400 + 1;
+    storage_layout_t lay = {.step_s = s.step, .full_days = days > INT_MAX ? INT_MAX : (int)days};
+    if (storage_ensure_host(st, tmp_rel, &lay, t0, err, errlen) < 0) {
+        e = errno;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        storage_sample_t smp;
+        for (int k = 0; k < STORAGE_DS_COUNT_; k++)
+            smp.v[k] = k < HOST_DS ? v[(size_t)k * n + i] : NAN;
+        if (storage_put(st, tmp_rel, t0 + (int64_t)(i + 1) * s.step, &smp) < 0) {
+            e = errno;
+            wa_err(err, errlen, "import: cannot queue a value: %s", strerror(e));
+            goto out;
+        }
+    }
+    if (storage_flush(st, err, errlen) < 0) {
+        e = errno;
+        goto out;
+    }
+    storage_stats_t ss;
+    storage_get_stats(st, &ss);
+    if (ss.written != n || ss.failed || ss.dropped_old) {
+        e = WA_ERRD;
+        wa_err(err, errlen, "import: librrd took %llu of %zu values (%llu failed, %llu dropped)",
+               (unsigned long long)ss.written, n, (unsigned long long)ss.failed,
+               (unsigned long long)ss.dropped_old);
+        goto out;
+    }
+    storage_close(st);
+    st = NULL;
+    if (rename(tmp_path, target) < 0) {
+        e = errno;
+        wa_err(err, errlen, "import: cannot rename %s to %s: %s", tmp_path, target, strerror(e));
+        goto out;
+    }
+    rc = 0;
+out:
+    storage_close(st);
+    free(v);
+    if (rc < 0) {
+        if (tmp_path[0])
+            unlink(tmp_path);
         errno = e ? e : EIO;
     }
     if (stats && rc == 0) {

@@ -113,13 +113,25 @@ usage:
     return 2;
 }
 
+/* The correlation's options, which `report` takes too (cmd_report.c has the same few lines:
+ * cli.h, where shared options live, is not this file's to change). */
+enum { OPT_REF_FROM = 1100, OPT_REF_TO, OPT_CORR_STEP };
+
 static void usage(FILE *out)
 {
     fputs("usage: wattaudit analyze (--config FILE | --data DIR) [--from TIME] [--to TIME]\n"
           "                         [--factors SPEC] [--format text|json|csv] [--tz ZONE]\n"
-          "                         [--rrdcached ADDR] [--out FILE]\n",
+          "                         [--rrdcached ADDR] [--out FILE]\n"
+          "                         [--ref-from TIME] [--ref-to TIME] [--corr-step S]\n",
           out);
     cli_analysis_usage(out);
+    fputs("  --ref-from TIME   start of the correlation's reference period, in which the hosts'\n"
+          "                    load is fitted to their circuit's power (default: the window's\n"
+          "                    start; docs/correlate.md)\n"
+          "  --ref-to TIME     its end (default: 7 days after its start)\n"
+          "  --corr-step S     the correlation's grid step in seconds (default: 1 h, or 5 min for\n"
+          "                    circuits with many hosts)\n",
+          out);
     fputs("  --format F        text (default), json (docs/analysis-json.md) or csv\n"
           "  --out FILE        write there instead of standard output\n"
           "Files that cannot be used are named in a warning on standard error and skipped.\n",
@@ -137,10 +149,14 @@ int cli_analyze(int argc, char **argv)
                                           {"rrdcached", required_argument, NULL, CLI_AN_RRDCACHED},
                                           {"format", required_argument, NULL, 'f'},
                                           {"out", required_argument, NULL, 'o'},
+                                          {"ref-from", required_argument, NULL, OPT_REF_FROM},
+                                          {"ref-to", required_argument, NULL, OPT_REF_TO},
+                                          {"corr-step", required_argument, NULL, OPT_CORR_STEP},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     cli_analysis_args_t a = {0};
-    const char *format = "text", *out_path = NULL;
+    const char *format = "text", *out_path = NULL, *ref_from = NULL, *ref_to = NULL;
+    long corr_step = 0;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "f:o:h", longs, NULL)) != -1) {
@@ -153,6 +169,21 @@ int cli_analyze(int argc, char **argv)
         case 'o':
             out_path = optarg;
             break;
+        case OPT_REF_FROM:
+            ref_from = optarg;
+            break;
+        case OPT_REF_TO:
+            ref_to = optarg;
+            break;
+        case OPT_CORR_STEP: {
+            char *end;
+            corr_step = strtol(optarg, &end, 10);
+            if (*end || corr_step < 1 || corr_step > 86400) {
+                fprintf(stderr, "wattaudit analyze: --corr-step is 1 to 86400 seconds\n");
+                return 2;
+            }
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -181,6 +212,15 @@ int cli_analyze(int argc, char **argv)
     int rc = cli_analysis_prepare("analyze", &a, &o, &cfg);
     if (rc)
         return rc == 3 ? 0 : rc;
+    const char *tz = a.tz ? a.tz : cfg ? cfg->timezone : NULL;
+    if ((ref_from && wa_time_parse(ref_from, tz, &o.ref_from) < 0) ||
+        (ref_to && wa_time_parse(ref_to, tz, &o.ref_to) < 0) ||
+        (o.ref_from && o.ref_to && o.ref_from >= o.ref_to)) {
+        fprintf(stderr, "wattaudit analyze: --ref-from and --ref-to are times, from before to\n");
+        siteconf_free(cfg);
+        return 2;
+    }
+    o.corr_step = (int)corr_step;
     o.format = fmt;
     FILE *out = out_path ? fopen(out_path, "w") : stdout;
     char err[1024];

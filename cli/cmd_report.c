@@ -12,6 +12,9 @@
 #include "common/common.h"
 
 #define MAX_SITE_UNITS 256
+
+/* The correlation's options, as `analyze` takes them (cmd_analyze.c). */
+enum { OPT_REF_FROM = 1100, OPT_REF_TO, OPT_CORR_STEP };
 #define DEFAULT_SEED 20210924UL /* any fixed value: the same statement on every run */
 
 static void usage(FILE *out)
@@ -19,9 +22,13 @@ static void usage(FILE *out)
     fputs("usage: wattaudit report (--config FILE | --data DIR) [analyze's window and factors]\n"
           "                        [--format md|html|csv|json] [--title TEXT] [--out FILE]\n"
           "                        [--population N [--units-name TEXT] [--site-units SITE=N]...\n"
-          "                         [--replicates B] [--seed S] [--level 0.95]]\n",
+          "                         [--replicates B] [--seed S] [--level 0.95]]\n"
+          "                        [--ref-from TIME] [--ref-to TIME] [--corr-step S]\n",
           out);
     cli_analysis_usage(out);
+    fputs("  --ref-from, --ref-to, --corr-step   the correlation's reference period and grid,\n"
+          "                    as `wattaudit analyze` takes them\n",
+          out);
     fputs("  --format F        md (Markdown, default), html, csv or json\n"
           "  --population N    scale the audited sites up to N units (flagged IP addresses,\n"
           "                    buildings...): ratio estimate with a bootstrap interval\n"
@@ -64,8 +71,13 @@ int cli_report(int argc, char **argv)
                                           {"replicates", required_argument, NULL, 'b'},
                                           {"seed", required_argument, NULL, 's'},
                                           {"level", required_argument, NULL, 'l'},
+                                          {"ref-from", required_argument, NULL, OPT_REF_FROM},
+                                          {"ref-to", required_argument, NULL, OPT_REF_TO},
+                                          {"corr-step", required_argument, NULL, OPT_CORR_STEP},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
+    const char *ref_from = NULL, *ref_to = NULL;
+    double corr_step = 0;
     cli_analysis_args_t a = {0};
     an_report_opts_t ro = {.format = AN_REPORT_MARKDOWN};
     struct site_units su[MAX_SITE_UNITS];
@@ -139,6 +151,19 @@ int cli_report(int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_REF_FROM:
+            ref_from = optarg;
+            break;
+        case OPT_REF_TO:
+            ref_to = optarg;
+            break;
+        case OPT_CORR_STEP:
+            if (parse_double(optarg, &corr_step) < 0 || corr_step < 1 || corr_step > 86400 ||
+                corr_step != floor(corr_step)) {
+                fprintf(stderr, "wattaudit report: --corr-step is 1 to 86400 seconds\n");
+                return 2;
+            }
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -156,6 +181,15 @@ int cli_report(int argc, char **argv)
     int rc = cli_analysis_prepare("report", &a, &o, &cfg);
     if (rc)
         return rc == 3 ? 0 : rc;
+    const char *tz = a.tz ? a.tz : cfg ? cfg->timezone : NULL;
+    if ((ref_from && wa_time_parse(ref_from, tz, &o.ref_from) < 0) ||
+        (ref_to && wa_time_parse(ref_to, tz, &o.ref_to) < 0) ||
+        (o.ref_from && o.ref_to && o.ref_from >= o.ref_to)) {
+        fprintf(stderr, "wattaudit report: --ref-from and --ref-to are times, from before to\n");
+        siteconf_free(cfg);
+        return 2;
+    }
+    o.corr_step = (int)corr_step;
     char err[1024];
     an_result_t r;
     if (an_collect(&o, &r, err, sizeof err) < 0) {

@@ -878,6 +878,154 @@ static void test_bad_declarations(void **state)
     assert_int_equal(rename(saved, path), 0);
 }
 
+/* ---- a host's utilisation from CSV ---- */
+
+static void import_ok(const char *csv, const char *data, const char *host, const char *source,
+                      an_unit_t unit, int replace)
+{
+    char err[512];
+    an_import_opts_t o = {.tz = "UTC", .unit = unit, .util_source = source};
+    if (an_import_host_file(csv, data, host, replace, &o, NULL, err, sizeof err) < 0)
+        fail_msg("import %s: %s", csv, err);
+}
+
+static void import_fails(const char *csv, const char *data, const char *host, const char *source,
+                         an_unit_t unit, int replace, int want_errno, const char *want)
+{
+    char err[512] = "";
+    an_import_opts_t o = {.tz = "UTC", .unit = unit, .util_source = source};
+    FILE *devnull = fopen("/dev/null", "w");
+    o.warn = devnull;
+    assert_int_equal(an_import_host_file(csv, data, host, replace, &o, NULL, err, sizeof err), -1);
+    fclose(devnull);
+    if (want_errno)
+        assert_int_equal(errno, want_errno);
+    if (!strstr(err, want))
+        fail_msg("\"%s\" lacks \"%s\"", err, want);
+}
+
+/* A site with no exporter: a workstation's CPU (percent) and GPU (fraction) from CSV, then its
+ * circuit's power from CSV, and the correlation sees both. */
+static void test_import_utilisation(void **state)
+{
+    struct fx *fx = *state;
+    char dir[128], data[160], cpu[200], gpu[200], bad[200], power[200], err[512];
+    snprintf(dir, sizeof dir, "%s/import", fx->dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(cpu, sizeof cpu, "%s/cpu.csv", dir);
+    snprintf(gpu, sizeof gpu, "%s/gpu.csv", dir);
+    snprintf(bad, sizeof bad, "%s/bad.csv", dir);
+    snprintf(power, sizeof power, "%s/power.csv", dir);
+    /* 14 days at 15 min: the GPU mines day and night from day 9; the CPU follows office hours. */
+    FILE *fc = fopen(cpu, "w"), *fg = fopen(gpu, "w"), *fp = fopen(power, "w");
+    assert_non_null(fc);
+    assert_non_null(fg);
+    assert_non_null(fp);
+    fputs("time,CPU busy [%]\n", fc);
+    fputs("time,gpu_util\n", fg);
+    fputs("time,Power [W]\n", fp);
+    const size_t n = 14 * 96;
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = T0 + (int64_t)i * 900; /* a row's time starts its interval */
+        char when[32];
+        wa_time_format(t, "UTC", when, sizeof when);
+        double c = workhours(t + 900) ? 30 + 40 * urand() : 2 + 2 * urand();
+        double g = t >= MINING_FROM ? 0.97 + 0.03 * urand() : (workhours(t + 900) ? 0.4 * urand() : 0);
+        fprintf(fc, "%s,%.2f\n", when, c);
+        fprintf(fg, "%s,%.4f\n", when, g);
+        fprintf(fp, "%s,%.1f\n", when, 150 + 2.0 * c + 700 * g + 10 * (urand() - 0.5));
+    }
+    fclose(fc);
+    fclose(fg);
+    fclose(fp);
+
+    import_ok(cpu, data, "lab/ws1", "cpu", AN_UNIT_AUTO, 0); /* "%" in the header */
+    import_ok(gpu, data, "lab/ws1", "gpu", AN_UNIT_FRACTION, 0);
+    char file[256];
+    snprintf(file, sizeof file, "%s/lab/hosts/ws1.rrd", data);
+    storage_series_t sc, sg;
+    assert_int_equal(storage_fetch(file, "cpu", "AVERAGE", T0, T0 + (int64_t)n * 900, 900, NULL,
+                                   &sc, err, sizeof err), 0);
+    assert_int_equal(storage_fetch(file, "gpu", "AVERAGE", T0, T0 + (int64_t)n * 900, 900, NULL,
+                                   &sg, err, sizeof err), 0);
+    size_t known_c = 0, known_g = 0;
+    for (size_t i = 0; i < sc.n; i++) {
+        if (!isnan(sc.v[i])) {
+            known_c++;
+            assert_true(sc.v[i] >= 0.02 && sc.v[i] <= 0.70); /* percent stored as a fraction */
+        }
+        known_g += !isnan(sg.v[i]);
+    }
+    assert_int_equal(known_c, n); /* the GPU import kept the CPU's values */
+    assert_int_equal(known_g, n);
+    free(sc.v);
+    free(sg.v);
+
+    /* The source has data: refused without --replace, taken with it. */
+    import_fails(gpu, data, "lab/ws1", "gpu", AN_UNIT_FRACTION, 0, EEXIST, "already has gpu data");
+    import_ok(gpu, data, "lab/ws1", "gpu", AN_UNIT_FRACTION, 1);
+
+    /* Values outside 0..100 % (or 0..1) are bad rows, named by their line. */
+    static const struct {
+        const char *text;
+        an_unit_t unit;
+        const char *want;
+    } cases[] = {
+        {"time,cpu %\n2026-11-02 00:00Z,50\n2026-11-02 00:15Z,130\n", AN_UNIT_AUTO,
+         "bad.csv:3: 130 is outside 0..100 %"},
+        {"time,cpu\n2026-11-02 00:00Z,0.5\n2026-11-02 00:15Z,-0.1\n", AN_UNIT_FRACTION,
+         "bad.csv:3: -0.1 is outside 0..1"},
+        {"time,cpu\n2026-11-02 00:00Z,50\n2026-11-02 00:15Z,1.5\n", AN_UNIT_FRACTION,
+         "bad.csv:2: 50 is outside 0..1"},
+        {"2026-11-02,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,101\n",
+         AN_UNIT_PERCENT, "bad.csv:1: value 24, 101, is outside 0..100 %"},
+        {"time,cpu\n2026-11-02 00:00Z,50\n", AN_UNIT_AUTO, "give --unit percent or fraction"},
+        {"time,cpu %\n2026-11-02 00:00Z,50\n", AN_UNIT_KW, "not kW"},
+        {"time,a,b\n2026-11-02 00:00Z,50,3\n", AN_UNIT_PERCENT, "none is named like cpu"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_text(dir, "bad.csv", cases[i].text);
+        import_fails(bad, data, "lab/ws2", "cpu", cases[i].unit, 0, 0, cases[i].want);
+        struct stat sb;
+        char f2[256];
+        snprintf(f2, sizeof f2, "%s/lab/hosts/ws2.rrd", data);
+        assert_int_equal(stat(f2, &sb), -1); /* nothing half-written */
+    }
+    import_fails(cpu, data, "lab", "cpu", AN_UNIT_AUTO, 0, EINVAL, "SITE/HOST");
+
+    /* The circuit's power, and the correlation over the imported host. */
+    an_import_opts_t po = {.tz = "UTC"};
+    if (an_import_file(power, data, "lab/pdu/o1", 0, &po, NULL, err, sizeof err) < 0)
+        fail_msg("power: %s", err);
+    char conf[1024];
+    snprintf(conf, sizeof conf,
+             "timezone = \"UTC\";\nstorage = { data_dir = \"%s\"; };\n"
+             "sites = ( { id = \"lab\"; buses = ( { id = \"gw\"; tcp = \"127.0.0.1:1502\";\n"
+             "  devices = ( { id = \"pdu\"; unit = 1; profile = \"netio-powerpdu-8ks\";\n"
+             "  channels = ( { id = \"o1\"; } ); } ); } );\n"
+             "  hosts = ( { id = \"ws1\"; channel = \"pdu/o1\"; role = \"gpu_node\"; } ); } );\n",
+             data);
+    siteconf_t *cfg = siteconf_parse(conf, "lab.conf", err, sizeof err);
+    if (!cfg)
+        fail_msg("config: %s", err);
+    an_result_t r;
+    collect(cfg, NULL, &r);
+    print_findings(&r);
+    const an_host_t *h = &r.sites[0].hosts[0];
+    assert_true(h->read);
+    assert_string_equal(h->source, "cpu+gpu"); /* no exporter: both sources read */
+    const an_channel_result_t *c = &r.sites[0].channels[0];
+    assert_non_null(c->corr);
+    assert_true(c->corr->fitted);
+    const an_corr_finding_t *f = corr_finding(c, AN_CORR_HOST_FULL, "ws1");
+    assert_non_null(f);
+    assert_int_equal(f->cls, AN_CLASS_DELIBERATE);
+    assert_true(llabs(f->onset - MINING_FROM) <= 3600);
+    an_result_free(&r);
+    siteconf_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -885,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_csv),             cmocka_unit_test(test_text_and_report),
         cmocka_unit_test(test_data_folder),     cmocka_unit_test(test_bad_declarations),
+        cmocka_unit_test(test_import_utilisation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
