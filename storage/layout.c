@@ -4,7 +4,6 @@
 #include "common/common.h"
 
 #include <errno.h>
-#include <rrd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,14 +74,9 @@ static const char *const cf_full[] = {"AVERAGE", NULL};
 static const char *const cf_mid[] = {"AVERAGE", "MIN", "MAX", NULL};
 static const char *const cf_long[] = {"AVERAGE", "MIN", "MAX", "LAST", NULL};
 
-/* Up to 7 DS and 1 + 3 + 4 RRA definitions. */
-#define MAX_ARGS (STORAGE_DS_COUNT_ + 8)
-
-int storage_layout_create(const char *path, const storage_layout_t *lay, int host, int64_t start,
-                          char *err, size_t errlen)
+int storage_layout_defs(const char *path, const storage_layout_t *lay, int host,
+                        char defs[][STORAGE_DEF_MAX], char *err, size_t errlen)
 {
-    char defs[MAX_ARGS][80];
-    const char *argv[MAX_ARGS];
     int argc = 0;
 
     if (lay->step_s < 1 || lay->full_days < 1) {
@@ -118,6 +112,17 @@ int storage_layout_create(const char *path, const storage_layout_t *lay, int hos
         }
         prev_pdp = pdp;
     }
+    return argc;
+}
+
+int storage_layout_create(const char *path, const storage_layout_t *lay, int host, int64_t start,
+                          char *err, size_t errlen)
+{
+    char defs[STORAGE_DEFS_MAX][STORAGE_DEF_MAX];
+    const char *argv[STORAGE_DEFS_MAX];
+    int argc = storage_layout_defs(path, lay, host, defs, err, errlen);
+    if (argc < 0)
+        return -1;
     for (int i = 0; i < argc; i++)
         argv[i] = defs[i];
 
@@ -127,16 +132,19 @@ int storage_layout_create(const char *path, const storage_layout_t *lay, int hos
     }
     if (storage_mkdirs_for(path, err, errlen) < 0)
         return -1;
-    rrd_clear_error();
-    if (rrd_create_r2(path, (unsigned long)lay->step_s, (time_t)start, 1, NULL, NULL, argc, argv) !=
+    const rrdlib_t *R = rrdlib(err, errlen);
+    if (!R)
+        return -1;
+    R->clear_error();
+    if (R->create_r2(path, (unsigned long)lay->step_s, (time_t)start, 1, NULL, NULL, argc, argv) !=
         0) {
         if (access(path, F_OK) == 0) { /* another process made it meanwhile */
-            rrd_clear_error();
+            R->clear_error();
             errno = EEXIST;
             return -1;
         }
-        wa_err(err, errlen, "%s: cannot create: %s", path, rrd_get_error());
-        rrd_clear_error();
+        wa_err(err, errlen, "%s: cannot create: %s", path, R->get_error());
+        R->clear_error();
         errno = WA_ERRD;
         return -1;
     }

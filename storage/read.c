@@ -1,4 +1,5 @@
-/* The reading side: last values and fetched series.  Only librrd's _r functions. */
+/* The reading side: last values and fetched series.  Only librrd's _r functions, through the
+ * table of the library loaded on first use (rrdlib.c). */
 #include "storage/storage-private.h"
 
 #include "common/common.h"
@@ -6,28 +7,49 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <rrd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Takes librrd's thread-local error into err, naming the file, and clears it. */
-static int rrd_fail(const char *file, const char *what, char *err, size_t errlen)
+static int rrd_fail(const rrdlib_t *R, const char *file, const char *what, char *err,
+                    size_t errlen)
 {
-    const char *msg = rrd_get_error();
+    const char *msg = R->get_error();
     wa_err(err, errlen, "%s: %s: %s", file, what, msg && *msg ? msg : "failed");
-    rrd_clear_error();
+    R->clear_error();
     errno = WA_ERRD;
     return -1;
 }
 
-static void free_strv(char **v, unsigned long n)
+static void free_strv(const rrdlib_t *R, char **v, unsigned long n)
 {
     if (!v)
         return;
     for (unsigned long i = 0; i < n; i++)
-        rrd_freemem(v[i]);
-    rrd_freemem(v);
+        R->freemem(v[i]);
+    R->freemem(v);
+}
+
+void storage_last_fill(char **names, char **vals, unsigned long n, storage_sample_t *s)
+{
+    for (int i = 0; i < STORAGE_DS_COUNT_; i++)
+        s->v[i] = NAN;
+    /* A host file is read by its own names; the two sets share none. */
+    int host = storage_known_ds(names, n) == STORAGE_HOST_DS_COUNT_ &&
+               strcmp(names[0], storage_host_ds_name(STORAGE_HOST_CPU)) == 0;
+    int n_names = host ? STORAGE_HOST_DS_COUNT_ : STORAGE_DS_COUNT_;
+    for (unsigned long k = 0; k < n; k++) {
+        for (int i = 0; i < n_names; i++) {
+            const char *name = host ? storage_host_ds_name((storage_host_ds_t)i)
+                                    : storage_ds_name((storage_ds_t)i);
+            if (strcmp(names[k], name) != 0)
+                continue;
+            char *end;
+            double v = strtod(vals[k], &end);
+            s->v[i] = (end != vals[k] && *end == '\0') ? v : NAN; /* "U" = unknown */
+        }
+    }
 }
 
 int storage_last(const char *file, int64_t *t, storage_sample_t *s, char *err, size_t errlen)
@@ -36,34 +58,20 @@ int storage_last(const char *file, int64_t *t, storage_sample_t *s, char *err, s
         errno = EINVAL;
         return wa_err(err, errlen, "storage_last: file and t are required");
     }
+    const rrdlib_t *R = rrdlib(err, errlen);
+    if (!R)
+        return -1;
     time_t last = 0;
     unsigned long n = 0;
     char **names = NULL, **vals = NULL;
-    rrd_clear_error();
-    if (rrd_lastupdate_r(file, &last, &n, &names, &vals) != 0)
-        return rrd_fail(file, "cannot read last update", err, errlen);
+    R->clear_error();
+    if (R->lastupdate_r(file, &last, &n, &names, &vals) != 0)
+        return rrd_fail(R, file, "cannot read last update", err, errlen);
     *t = (int64_t)last;
-    if (s) {
-        for (int i = 0; i < STORAGE_DS_COUNT_; i++)
-            s->v[i] = NAN;
-        /* A host file is read by its own names; the two sets share none. */
-        int host = storage_known_ds(names, n) == STORAGE_HOST_DS_COUNT_ &&
-                   strcmp(names[0], storage_host_ds_name(STORAGE_HOST_CPU)) == 0;
-        int n_names = host ? STORAGE_HOST_DS_COUNT_ : STORAGE_DS_COUNT_;
-        for (unsigned long k = 0; k < n; k++) {
-            for (int i = 0; i < n_names; i++) {
-                const char *name = host ? storage_host_ds_name((storage_host_ds_t)i)
-                                        : storage_ds_name((storage_ds_t)i);
-                if (strcmp(names[k], name) != 0)
-                    continue;
-                char *end;
-                double v = strtod(vals[k], &end);
-                s->v[i] = (end != vals[k] && *end == '\0') ? v : NAN; /* "U" = unknown */
-            }
-        }
-    }
-    free_strv(names, n);
-    free_strv(vals, n);
+    if (s)
+        storage_last_fill(names, vals, n, s);
+    free_strv(R, names, n);
+    free_strv(R, vals, n);
     return 0;
 }
 
@@ -132,14 +140,17 @@ int storage_fetch(const char *file, const char *ds, const char *cf, int64_t from
             return -1;
     }
 
+    const rrdlib_t *R = rrdlib(err, errlen);
+    if (!R)
+        return -1;
     time_t start = (time_t)from, end = (time_t)to;
     unsigned long ustep = step > 0 ? (unsigned long)step : 1; /* in/out: the finest wanted */
     unsigned long n_ds = 0;
     char **names = NULL;
     rrd_value_t *data = NULL;
-    rrd_clear_error();
-    if (rrd_fetch_r(file, cf, &start, &end, &ustep, &n_ds, &names, &data) != 0)
-        return rrd_fail(file, "cannot fetch", err, errlen);
+    R->clear_error();
+    if (R->fetch_r(file, cf, &start, &end, &ustep, &n_ds, &names, &data) != 0)
+        return rrd_fail(R, file, "cannot fetch", err, errlen);
 
     int rc = -1;
     long idx = pick_ds(file, ds, names, n_ds, err, errlen);
@@ -160,7 +171,7 @@ int storage_fetch(const char *file, const char *ds, const char *cf, int64_t from
     out->n = n;
     rc = 0;
 out:
-    free_strv(names, n_ds);
-    rrd_freemem(data);
+    free_strv(R, names, n_ds);
+    R->freemem(data);
     return rc;
 }

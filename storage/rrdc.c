@@ -323,8 +323,8 @@ static int exchange(rrdc_conn_t *c, const char *what, size_t len, int *status, c
     }
 }
 
-int rrdc_conn_command(rrdc_conn_t *c, const char *line, int *status, char *msg, size_t msglen,
-                      char *err, size_t errlen)
+int rrdc_conn_query(rrdc_conn_t *c, const char *line, int *status, char *msg, size_t msglen,
+                    rrdc_line_fn on_line, void *arg, char *err, size_t errlen)
 {
     char buf[RRDC_LINE_MAX];
     int n = snprintf(buf, sizeof buf, "%s\n", line);
@@ -334,11 +334,20 @@ int rrdc_conn_command(rrdc_conn_t *c, const char *line, int *status, char *msg, 
     }
     if (exchange(c, buf, (size_t)n, status, msg, msglen, err, errlen) < 0)
         return -1;
-    char skip[RRDC_LINE_MAX];
-    for (int i = 0; i < *status; i++)
-        if (read_line(c, skip, sizeof skip, err, errlen) < 0)
+    char got[RRDC_LINE_MAX];
+    for (int i = 0; i < *status; i++) {
+        if (read_line(c, got, sizeof got, err, errlen) < 0)
             return -1;
+        if (on_line)
+            on_line(arg, got);
+    }
     return 0;
+}
+
+int rrdc_conn_command(rrdc_conn_t *c, const char *line, int *status, char *msg, size_t msglen,
+                      char *err, size_t errlen)
+{
+    return rrdc_conn_query(c, line, status, msg, msglen, NULL, NULL, err, errlen);
 }
 
 int rrdc_conn_batch(rrdc_conn_t *c, const char *cmds, size_t len, size_t n_cmds,

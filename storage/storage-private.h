@@ -12,6 +12,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rrd.h>
+
+/* librrd's functions, from the library loaded on first use (rrdlib.c): a collector writing
+ * through rrdcached never loads it.  Every librrd call in this module goes through here. */
+typedef struct rrdlib {
+    __typeof__(rrd_create_r2) *create_r2;
+    __typeof__(rrd_update_r) *update_r;
+    __typeof__(rrd_lastupdate_r) *lastupdate_r;
+    __typeof__(rrd_last_r) *last_r;
+    __typeof__(rrd_fetch_r) *fetch_r;
+    __typeof__(rrd_get_error) *get_error;
+    __typeof__(rrd_clear_error) *clear_error;
+    __typeof__(rrd_freemem) *freemem;
+} rrdlib_t;
+
+/* The table, loading the library the first time.  NULL with errno WA_ERRD and err when it
+ * cannot be loaded. */
+const rrdlib_t *rrdlib(char *err, size_t errlen);
+
 /* 0 if rel is a usable relative name: not empty, not absolute, no empty, "." or ".."
  * component, no whitespace or control character (the rrdcached protocol splits fields on
  * spaces).  Else -1 with errno EINVAL and the reason in err. */
@@ -23,6 +42,14 @@ int storage_mkdirs_for(const char *path, char *err, size_t errlen);
 
 /* mkdir -p of dir itself.  Same contract. */
 int storage_mkdirs(const char *dir, char *err, size_t errlen);
+
+/* The data-source and archive definitions of a file made with lay (host: the host layout),
+ * "DS:power:GAUGE:6:U:U", "RRA:AVERAGE:0.5:1:43200"...: returns their count (at most
+ * STORAGE_DEFS_MAX), or -1 with errno EINVAL and err (naming path) for a bad layout. */
+#define STORAGE_DEFS_MAX (STORAGE_DS_COUNT_ + 8) /* up to 7 DS and 1 + 3 + 4 RRAs */
+#define STORAGE_DEF_MAX 80
+int storage_layout_defs(const char *path, const storage_layout_t *lay, int host,
+                        char defs[][STORAGE_DEF_MAX], char *err, size_t errlen);
 
 /* Creates path with the channel layout (host: the host layout), never replacing an existing
  * file.  0 if created; -1 with errno EEXIST if it was there already (err untouched); -1 with
@@ -36,6 +63,11 @@ int storage_format_update(char *buf, size_t len, int64_t t, const storage_sample
 
 /* The number of data sources of a file made with lay (host: a host file). */
 int storage_layout_n_ds(const storage_layout_t *lay, int host);
+
+/* A file's last values, its data sources named names[0..n) with values vals[0..n) as
+ * rrd_lastupdate gives them ("U" = unknown), into s by storage's data-source order (a host
+ * file's in v[0..STORAGE_HOST_DS_COUNT_)); the rest NaN. */
+void storage_last_fill(char **names, char **vals, unsigned long n, storage_sample_t *s);
 
 /* How many data sources of a file, named names[0..n), storage writes positionally: a prefix of
  * the channel ones, or exactly the host ones.  -1 for any other file. */
@@ -63,6 +95,12 @@ const char *rrdc_conn_addr(const rrdc_conn_t *c);
  * status are read and discarded.  *status gets the daemon's code, msg its text. */
 int rrdc_conn_command(rrdc_conn_t *c, const char *line, int *status, char *msg, size_t msglen,
                       char *err, size_t errlen);
+
+/* The same, handing each line that follows a positive status to on_line (NULL: discarded);
+ * the line is only valid during the call. */
+typedef void (*rrdc_line_fn)(void *arg, const char *line);
+int rrdc_conn_query(rrdc_conn_t *c, const char *line, int *status, char *msg, size_t msglen,
+                    rrdc_line_fn on_line, void *arg, char *err, size_t errlen);
 
 /* Called once per command the daemon reported failed in a batch: index is 0-based in the
  * order sent. */

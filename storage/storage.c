@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
-#include <rrd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,23 +225,26 @@ static struct sfile *file_lookup(storage_t *st, const char *rel)
  * with the reason in *why (librrd's message, or a file that is not ours). */
 static int read_last(const char *path, int64_t *last_out, int *n_ds_out, char *why, size_t len)
 {
+    const rrdlib_t *R = rrdlib(why, len);
+    if (!R)
+        return -1;
     time_t last = 0;
     unsigned long n = 0;
     char **names = NULL, **vals = NULL;
-    rrd_clear_error();
-    if (rrd_lastupdate_r(path, &last, &n, &names, &vals) != 0) {
-        const char *msg = rrd_get_error();
+    R->clear_error();
+    if (R->lastupdate_r(path, &last, &n, &names, &vals) != 0) {
+        const char *msg = R->get_error();
         snprintf(why, len, "%s", msg && *msg ? msg : "unreadable");
-        rrd_clear_error();
+        R->clear_error();
         return -1;
     }
     int n_ds = storage_known_ds(names, n);
     for (unsigned long i = 0; i < n; i++) {
-        rrd_freemem(names[i]);
-        rrd_freemem(vals[i]);
+        R->freemem(names[i]);
+        R->freemem(vals[i]);
     }
-    rrd_freemem(names);
-    rrd_freemem(vals);
+    R->freemem(names);
+    R->freemem(vals);
     if (n_ds < 0) {
         snprintf(why, len, "its data sources are not a channel or host file's (docs/rrd-layout.md)");
         return -1;
@@ -250,6 +252,160 @@ static int read_last(const char *path, int64_t *last_out, int *n_ds_out, char *w
     *last_out = (int64_t)last;
     *n_ds_out = n_ds;
     return 0;
+}
+
+/* What rrdcached's INFO says of a file: "last_update 1 N", "ds[NAME].index 1 K",
+ * "ds[NAME].last_ds 2 V" (rrd_info's keys, with a type code between key and value). */
+#define INFO_DS_MAX 16
+struct info {
+    int64_t last;
+    int have_last;
+    unsigned long n;                 /* 1 + the highest index seen */
+    char names[INFO_DS_MAX][64];
+    char vals[INFO_DS_MAX][64];
+    int bad;                         /* a ds index out of range or a name too long */
+};
+
+/* "ds[NAME].FIELD" -> NAME into name, FIELD's start into *field; 0, or -1 if not a ds key. */
+static int info_ds_key(const char *key, char *name, size_t cap, const char **field)
+{
+    if (strncmp(key, "ds[", 3) != 0)
+        return -1;
+    const char *close = strchr(key + 3, ']');
+    if (!close || close[1] != '.' || (size_t)(close - key - 3) >= cap)
+        return -1;
+    memcpy(name, key + 3, (size_t)(close - key - 3));
+    name[close - key - 3] = '\0';
+    *field = close + 2;
+    return 0;
+}
+
+static void info_line(void *arg, const char *line)
+{
+    struct info *in = arg;
+    char key[128], type[8], value[64], name[64];
+    const char *field;
+    if (sscanf(line, "%127s %7s %63s", key, type, value) != 3)
+        return;
+    if (strcmp(key, "last_update") == 0) {
+        char *end;
+        long long v = strtoll(value, &end, 10);
+        if (end != value && *end == '\0') {
+            in->last = v;
+            in->have_last = 1;
+        }
+        return;
+    }
+    if (info_ds_key(key, name, sizeof name, &field) < 0)
+        return;
+    if (strcmp(field, "index") == 0) {
+        char *end;
+        long k = strtol(value, &end, 10);
+        if (end == value || k < 0 || k >= INFO_DS_MAX) {
+            in->bad = 1;
+            return;
+        }
+        snprintf(in->names[k], sizeof in->names[k], "%s", name);
+        if ((unsigned long)k + 1 > in->n)
+            in->n = (unsigned long)k + 1;
+    } else if (strcmp(field, "last_ds") == 0) {
+        /* rrd_info lists a DS's fields together, index first: the latest index names it. */
+        for (unsigned long k = 0; k < in->n; k++)
+            if (strcmp(in->names[k], name) == 0)
+                snprintf(in->vals[k], sizeof in->vals[k], "%s", value);
+    }
+}
+
+/* Asks rrdcached about path: FLUSH first (its pending updates are newer than the file), then
+ * INFO.  io_lock held.  0 with *in filled, or -1 with the reason in why. */
+static int daemon_info(storage_t *st, const char *path, struct info *in, char *why, size_t len)
+{
+    char line[PATH_MAX + 16], msg[256];
+    int status;
+    memset(in, 0, sizeof *in);
+    for (size_t k = 0; k < INFO_DS_MAX; k++)
+        snprintf(in->vals[k], sizeof in->vals[k], "U");
+    snprintf(line, sizeof line, "FLUSH %s", path);
+    if (rrdc_conn_command(st->conn, line, &status, msg, sizeof msg, why, len) < 0)
+        return -1;
+    snprintf(line, sizeof line, "INFO %s", path);
+    if (rrdc_conn_query(st->conn, line, &status, msg, sizeof msg, info_line, in, why, len) < 0)
+        return -1;
+    if (status < 0) {
+        snprintf(why, len, "rrdcached at %s: %s", rrdc_conn_addr(st->conn), msg);
+        return -1;
+    }
+    if (!in->have_last || in->n == 0 || in->bad) {
+        snprintf(why, len, "rrdcached at %s: INFO did not describe the file",
+                 rrdc_conn_addr(st->conn));
+        return -1;
+    }
+    return 0;
+}
+
+/* The last update and the data sources storage writes, from the daemon or the file. */
+static int last_of(storage_t *st, const char *path, int64_t *last, int *n_ds,
+                   storage_sample_t *s, char *why, size_t len)
+{
+    if (!st->conn) {
+        if (read_last(path, last, n_ds, why, len) < 0)
+            return -1;
+        return s ? storage_last(path, last, s, why, len) : 0;
+    }
+    struct info in;
+    char *names[INFO_DS_MAX], *vals[INFO_DS_MAX];
+    if (daemon_info(st, path, &in, why, len) < 0)
+        return -1;
+    for (unsigned long k = 0; k < in.n; k++) {
+        names[k] = in.names[k];
+        vals[k] = in.vals[k];
+    }
+    *n_ds = storage_known_ds(names, in.n);
+    if (*n_ds < 0) {
+        snprintf(why, len, "its data sources are not a channel or host file's (docs/rrd-layout.md)");
+        return -1;
+    }
+    *last = in.last;
+    if (s)
+        storage_last_fill(names, vals, in.n, s);
+    return 0;
+}
+
+/* Makes the file through the daemon: CREATE ... -O (never over an existing file).  io_lock
+ * held.  0 if made; -1 with errno EEXIST if it was there; else -1 with errno and err. */
+static int daemon_create(storage_t *st, const char *path, const storage_layout_t *lay, int host,
+                         int64_t start, char *err, size_t errlen)
+{
+    char defs[STORAGE_DEFS_MAX][STORAGE_DEF_MAX], line[RRDC_LINE_MAX], msg[256];
+    int status, argc = storage_layout_defs(path, lay, host, defs, err, errlen);
+    if (argc < 0)
+        return -1;
+    if (access(path, F_OK) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    /* The daemon makes no folders unless started with -R: ours are made here. */
+    if (storage_mkdirs_for(path, err, errlen) < 0)
+        return -1;
+    int used = snprintf(line, sizeof line, "CREATE %s -s %d -b %lld -O", path, lay->step_s,
+                        (long long)start);
+    for (int i = 0; i < argc && used > 0 && (size_t)used < sizeof line; i++)
+        used += snprintf(line + used, sizeof line - (size_t)used, " %s", defs[i]);
+    if (used < 0 || (size_t)used >= sizeof line) {
+        errno = ENAMETOOLONG;
+        return wa_err(err, errlen, "%s: CREATE line too long for rrdcached", path);
+    }
+    if (rrdc_conn_command(st->conn, line, &status, msg, sizeof msg, err, errlen) < 0)
+        return -1;
+    if (status >= 0)
+        return 0;
+    if (access(path, F_OK) == 0) { /* made meanwhile, by us earlier or by someone else */
+        errno = EEXIST;
+        return -1;
+    }
+    errno = WA_ERRD;
+    return wa_err(err, errlen, "%s: cannot create through rrdcached at %s: %s", path,
+                  rrdc_conn_addr(st->conn), msg);
 }
 
 static int ensure(storage_t *st, const char *rel, const storage_layout_t *lay, int host,
@@ -285,6 +441,7 @@ static int ensure(storage_t *st, const char *rel, const storage_layout_t *lay, i
         }
         goto out;
     }
+    int made = -1, up = 0;
     if (st->conn) {
         /* rrdcached keeps the last update time of a name it has seen; a file made anew
          * under that name would have its first updates refused as too old. */
@@ -293,8 +450,14 @@ static int ensure(storage_t *st, const char *rel, const storage_layout_t *lay, i
         snprintf(line, sizeof line, "FORGET %s", f->path);
         if (rrdc_conn_command(st->conn, line, &status, msg, sizeof msg, NULL, 0) < 0)
             f->forget = 1; /* daemon unreachable: forget before the next update instead */
+        else
+            up = 1;
     }
-    if (storage_layout_create(f->path, lay, host, start, err, errlen) == 0) {
+    if (up)
+        made = daemon_create(st, f->path, lay, host, start, err, errlen);
+    else /* direct writes, or a daemon not up yet: librrd makes it here */
+        made = storage_layout_create(f->path, lay, host, start, err, errlen);
+    if (made == 0) {
         f->last = start;
         f->last_known = 1;
         pthread_mutex_lock(&st->lock);
@@ -321,6 +484,39 @@ int storage_ensure_host(storage_t *st, const char *rel, const storage_layout_t *
 }
 
 /* Appends q to the pool; its index, or NO_Q when there is no room (call with lock held). */
+int storage_resume(storage_t *st, const char *rel, int64_t *t, storage_sample_t *s, char *err,
+                   size_t errlen)
+{
+    if (!st || !t || !s) {
+        errno = EINVAL;
+        return wa_err(err, errlen, "storage_resume: storage, t and s are required");
+    }
+    if (storage_rel_check(rel, err, errlen) < 0)
+        return -1;
+    struct sfile *f = file_lookup(st, rel);
+    if (!f)
+        return wa_err(err, errlen, "%s: %s", rel, strerror(errno));
+    pthread_mutex_lock(&st->io_lock);
+    int64_t last;
+    int n_ds;
+    char why[512];
+    int rc = last_of(st, f->path, &last, &n_ds, s, why, sizeof why);
+    if (rc == 0) {
+        *t = last;
+        pthread_mutex_lock(&st->lock);
+        f->n_ds = n_ds;
+        pthread_mutex_unlock(&st->lock);
+        f->last = last;
+        f->last_known = 1;
+    } else {
+        int e = errno ? errno : WA_ERRD;
+        wa_err(err, errlen, "%s: %s", f->path, why);
+        errno = e;
+    }
+    pthread_mutex_unlock(&st->io_lock);
+    return rc;
+}
+
 static uint32_t pool_add(storage_t *st, const double *q)
 {
     if (st->qp_len == st->qp_cap) {
@@ -464,7 +660,7 @@ static int learn_last(struct flush *fl, struct sfile *f, size_t count)
     int64_t last;
     int n_ds;
     char why[256];
-    if (read_last(f->path, &last, &n_ds, why, sizeof why) != 0) {
+    if (last_of(fl->st, f->path, &last, &n_ds, NULL, why, sizeof why) != 0) {
         note_failure(fl, f->path, "cannot write", why);
         fl->failed += count;
         return -1;
@@ -532,18 +728,25 @@ static void write_direct(struct flush *fl, struct sfile *f, struct item *items, 
         fl->failed += n;
         goto out;
     }
-    rrd_clear_error();
+    char why[256];
+    const rrdlib_t *R = rrdlib(why, sizeof why);
+    if (!R) {
+        note_failure(fl, f->path, "cannot write", why);
+        fl->failed += n;
+        goto out;
+    }
+    R->clear_error();
     fl->batches++;
-    if (rrd_update_r(f->path, NULL, (int)n, argv) == 0) {
+    if (R->update_r(f->path, NULL, (int)n, argv) == 0) {
         fl->written += n;
         f->last = items[n - 1].t;
         goto out;
     }
-    note_failure(fl, f->path, "cannot write", rrd_get_error());
-    rrd_clear_error();
+    note_failure(fl, f->path, "cannot write", R->get_error());
+    R->clear_error();
     /* librrd stops at the first bad argument; what came before it is in the file. */
-    time_t last = rrd_last_r(f->path);
-    rrd_clear_error();
+    time_t last = R->last_r(f->path);
+    R->clear_error();
     f->last_known = last != (time_t)-1;
     f->last = (int64_t)last;
     for (size_t m = 0; m < n; m++) {

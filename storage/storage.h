@@ -59,7 +59,9 @@ typedef struct storage storage_t;
  * address as rrdtool takes it ("unix:/path", "host:port").  NULL with errno and err.
  * With rrdcached, files are still created and read here, and named to the daemon by their
  * absolute path: the daemon must see the same folder (its -b must contain data_dir).  The
- * daemon is connected on first use, so it may start after us. */
+ * daemon is connected on first use, so it may start after us.  Files are then created through
+ * the daemon too (CREATE): a writer through rrdcached never loads librrd, which storage only
+ * loads (dlopen) for direct writes and reads. */
 storage_t *storage_open(const char *data_dir, const char *rrdcached, char *err, size_t errlen);
 /* Flushes what is queued, then frees.  Accepts NULL. */
 void storage_close(storage_t *st);
@@ -100,8 +102,15 @@ void storage_get_stats(const storage_t *st, storage_stats_t *out);
 /* Absolute path of a channel's file into buf. */
 int storage_path(const storage_t *st, const char *rel, char *buf, size_t len);
 
-/* The last update time and values of a file (what the collector resumes from): s->v by
- * storage_ds_t for a channel file, by storage_host_ds_t for a host file; NaN for the rest. */
+/* The last update time and values of the file of rel (what the collector resumes from), s->v
+ * as storage_last's, through st: with rrdcached the daemon is asked (FLUSH, then INFO), so
+ * that the updates it still holds count and librrd is not loaded; else the file is read.
+ * Thread-safe.  0, or -1 with errno and err. */
+int storage_resume(storage_t *st, const char *rel, int64_t *t, storage_sample_t *s, char *err,
+                   size_t errlen);
+
+/* The last update time and values of a file, read with librrd: s->v by storage_ds_t for a
+ * channel file, by storage_host_ds_t for a host file; NaN for the rest. */
 int storage_last(const char *file, int64_t *t, storage_sample_t *s, char *err, size_t errlen);
 
 /* A fetched series: n values of one data source at a fixed step, v[i] at start + (i+1)*step

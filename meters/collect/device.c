@@ -213,15 +213,14 @@ int device_open_storage(cdev_t *dev, int64_t start, char *err, size_t errlen)
         return usb_open_storage(dev, start, err, errlen);
     for (size_t i = 0; i < dev->n_chans; i++) {
         cchan_t *ch = &dev->chans[i];
-        char path[SC_PATH_MAX + 3 * SC_ID_MAX + 16], e2[256];
+        char e2[256];
         storage_sample_t last;
         int64_t t = 0;
         if (storage_ensure(dev->c->st, ch->rel, &lay, start, err, errlen) != 0)
             return -1;
         if (!ch->has_energy)
             continue;
-        if (storage_path(dev->c->st, ch->rel, path, sizeof path) == 0 &&
-            storage_last(path, &t, &last, e2, sizeof e2) == 0)
+        if (storage_resume(dev->c->st, ch->rel, &t, &last, e2, sizeof e2) == 0)
             energy_init(&ch->energy, (double)t, last.v[STORAGE_DS_ENERGY],
                         last.v[STORAGE_DS_ENERGY_RAW]);
         if (ch->energy.have)

@@ -109,7 +109,7 @@ int usb_open_storage(cdev_t *dev, int64_t start, char *err, size_t errlen)
         return wa_err(err, errlen, "%s", e2);
     if (rc > 0)
         wa_log(dev->c->log, WA_LOG_WARN, "%s: %s", dev->label, e2);
-    if (storage_last(path, &t, &last, e2, sizeof e2) == 0 &&
+    if (storage_resume(dev->c->st, ch->rel, &t, &last, e2, sizeof e2) == 0 &&
         isfinite(last.v[STORAGE_DS_ENERGY])) {
         /* Continue the counter; the first new reading closes the interval since the last
          * stored one (integrated if short enough, else counted as a gap). */

@@ -14,6 +14,7 @@
 
 #include "common/common.h"
 #include "storage/storage.h"
+#include "daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -179,62 +180,19 @@ static int64_t file_last(const char *path)
 
 /* ---- rrdcached as a child process ---- */
 
-static int daemon_answers(const char *sock)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0)
-        return 0;
-    char buf[64] = "";
-    int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, "PING\n", 5) == 5 &&
-             read(fd, buf, sizeof buf - 1) > 0 && strncmp(buf, "0 PONG", 6) == 0;
-    close(fd);
-    return ok;
-}
-
 static void daemon_start(struct fx *fx)
 {
-    char pidfile[PATH_MAX], logfile[PATH_MAX];
+    char pidfile[PATH_MAX], logfile[PATH_MAX], why[512];
     snprintf(pidfile, sizeof pidfile, "%s/rrdcached.pid", fx->dir);
     snprintf(logfile, sizeof logfile, "%s/rrdcached.log", fx->dir);
-    mkdir(fx->data, 0755);
-    unlink(fx->sock);
-    unlink(pidfile);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        /* -w 3600: values stay in the daemon until flushed, so the tests can tell the cache
-         * from the file; -F: write them out on SIGTERM. */
-        execl(RRDCACHED_BIN, "rrdcached", "-g", "-l", fx->addr, "-b", fx->data, "-B", "-p", pidfile,
-              "-w", "3600", "-F", (char *)NULL);
-        _exit(127);
-    }
-    fx->daemon = pid;
-    for (int i = 0; i < 500; i++) { /* up to 5 s */
-        if (daemon_answers(fx->sock))
-            return;
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            fx->daemon = -1;
-            fail_msg("rrdcached exited early; see %s", logfile);
-        }
-        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-    }
-    fail_msg("rrdcached did not answer on %s", fx->sock);
+    fx->daemon = test_daemon_start(fx->sock, fx->data, pidfile, logfile, why, sizeof why);
+    if (fx->daemon < 0)
+        fail_msg("%s", why);
 }
 
 static void daemon_stop(struct fx *fx)
 {
-    if (fx->daemon <= 0)
-        return;
-    kill(fx->daemon, SIGTERM);
-    waitpid(fx->daemon, NULL, 0);
+    test_daemon_stop(fx->daemon);
     fx->daemon = -1;
 }
 
@@ -774,6 +732,64 @@ static void test_rrdcached_roundtrip(void **state)
     storage_close(st);
 }
 
+/* Through rrdcached, files are made by the daemon (CREATE) and a later storage resumes from
+ * what the daemon still holds (FLUSH, INFO): the last time and values of the last sample,
+ * whatever the file shows.  Directly, resume reads the file.  A daemon gone is an error
+ * naming the file. */
+static void test_rrdcached_resume(void **state)
+{
+    struct fx *fx = *state;
+    enum { N = 30 };
+    char err[512], path[PATH_MAX];
+    daemon_start(fx);
+    storage_t *st = storage_open(fx->data, fx->addr, err, sizeof err);
+    assert_non_null(st);
+    assert_int_equal(storage_ensure(st, "s/d/c", &small, T0, err, sizeof err), 0);
+    assert_int_equal(storage_path(st, "s/d/c", path, sizeof path), 0);
+    char *info = run(RRDTOOL_BIN " info %s | grep -c '^ds\\[.*\\]\\.index'", path);
+    assert_int_equal(atoi(info), STORAGE_DS_COUNT_); /* the daemon made it with our layout */
+    free(info);
+    for (int i = 0; i < N; i++) {
+        storage_sample_t s = sample_at(i);
+        assert_int_equal(storage_put(st, "s/d/c", T0 + 10 * (i + 1), &s), 0);
+    }
+    assert_int_equal(storage_flush(st, err, sizeof err), 0);
+    assert_int_equal(file_last(path), T0); /* held by the daemon */
+
+    storage_t *st2 = storage_open(fx->data, fx->addr, err, sizeof err);
+    assert_non_null(st2);
+    int64_t t = 0;
+    storage_sample_t got, want = sample_at(N - 1);
+    assert_int_equal(storage_resume(st2, "s/d/c", &t, &got, err, sizeof err), 0);
+    assert_int_equal(t, T0 + 10 * N);
+    for (int i = 0; i < STORAGE_DS_COUNT_; i++) {
+        if (isnan(want.v[i]))
+            assert_true(isnan(got.v[i]));
+        else
+            assert_true(got.v[i] == want.v[i]);
+    }
+    /* it knows the file now: an old sample is dropped before the daemon sees it */
+    assert_int_equal(storage_put(st2, "s/d/c", T0 + 10 * N, &want), 0);
+    assert_int_equal(storage_flush(st2, err, sizeof err), 0);
+    storage_stats_t stats;
+    storage_get_stats(st2, &stats);
+    assert_int_equal(stats.dropped_old, 1);
+
+    /* direct: the file itself */
+    storage_t *st3 = storage_open(fx->data, NULL, err, sizeof err);
+    assert_non_null(st3);
+    assert_int_equal(storage_resume(st3, "s/d/c", &t, &got, err, sizeof err), 0);
+    assert_int_equal(t, T0 + 10 * N);
+    assert_true(got.v[STORAGE_DS_ENERGY] == want.v[STORAGE_DS_ENERGY]);
+    storage_close(st3);
+
+    daemon_stop(fx);
+    assert_int_equal(storage_resume(st2, "s/d/c", &t, &got, err, sizeof err), -1);
+    assert_non_null(strstr(err, "s/d/c.rrd"));
+    storage_close(st2);
+    storage_close(st);
+}
+
 /* Both layouts, direct and through rrdcached, written by the storage that made the file and
  * by a later one that learns the file's data sources from it; a file whose data sources are
  * not a channel file's is refused by name. */
@@ -1121,6 +1137,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors_name_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rrdcached_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rrdcached_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_both_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rrdcached_recreated_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rrdcached_reconnect, setup, teardown),
