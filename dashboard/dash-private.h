@@ -63,6 +63,8 @@ typedef enum {
     I18N_NO_DATA,
     I18N_INTERNAL,
     I18N_BAD_ORIGIN,
+    I18N_NO_SUCH_ADDRESS,
+    I18N_NO_HOSTS,
     I18N_COUNT_
 } i18n_msg_t;
 /* The message in lang ("en" or "zh-CN"; anything else = "en").  Static string, may contain
@@ -124,9 +126,12 @@ int ds_token_equal(const char *a, const char *b);
 
 /* ---- data.c: the analysis, kept fresh, and the collector's status ---- */
 
+/* A finding of the analysis: the channel layer's (an_finding_t, id "<channel id>:<index>") or
+ * the correlation's (an_corr_finding_t in the channel's corr, id "<channel id>:c<index>"). */
 typedef struct dd_finding_ref {
-    char id[300]; /* "<channel id>:<index>" */
+    char id[300];
     size_t site, channel, finding;
+    int corr;
 } dd_finding_ref_t;
 
 /* One analysis of all sites; immutable once published, freed when its last user releases it. */
@@ -168,6 +173,39 @@ void dd_status_stamp(dash_data_t *d, char *buf, size_t len);
 /* Cached series responses (keyed by the request's text and the file's mtime). */
 char *dd_cache_get(dash_data_t *d, const char *key, time_t mtime, size_t *len);
 void dd_cache_put(dash_data_t *d, const char *key, time_t mtime, const char *body, size_t len);
+
+/* ---- view.c: findings of both sources seen alike ---- */
+
+/* What the lists, filters and pages need of a finding, whichever layer found it.  Pointers
+ * point into the snapshot the reference came from. */
+typedef struct dd_view {
+    int corr; /* 1: a correlation finding */
+    const an_site_result_t *site;
+    const an_channel_result_t *channel;
+    const an_finding_t *power;   /* corr == 0 */
+    const an_corr_finding_t *cf; /* corr == 1 */
+    const char *kind;            /* an_kind_name() or an_corr_kind_name() */
+    int64_t onset;
+    double w, w_lo, w_hi;     /* size; lo and hi NaN for a correlation finding */
+    double excess_kwh, score; /* NaN for a correlation finding */
+    const char *explained_by; /* "" = unexplained */
+    an_class_t cls;
+    const char *why;   /* the class's reason as the analyzer words it */
+    const char *units; /* power: the rig kind; correlation: "host" or "gpu_rig" */
+    int count_min, count_max;
+    int active; /* 1 still running at the end of the data, 0 ended, -1 not
+                   known (a research host's load) */
+    const an_evidence_t *evidence;
+    size_t n_evidence;
+} dd_view_t;
+void dd_view(const dd_snap_t *s, const dd_finding_ref_t *ref, dd_view_t *out);
+/* Still running at the end of the data: the analyzer's rule (docs/analysis-json.md, "Sums and
+ * savings"): its end within two steps, at least an hour, of the last known power step. */
+int dd_finding_active(const an_channel_result_t *c, const an_finding_t *f);
+/* The id of finding idx of channel c ("<channel>:<idx>", or ":c<idx>" for corr) into buf. */
+void dd_finding_id(const an_channel_result_t *c, int corr, size_t idx, char *buf, size_t len);
+/* 1 if name is a kind of either layer. */
+int dd_kind_known(const char *name);
 
 /* ---- server.c: requests and responses ---- */
 
@@ -232,11 +270,18 @@ enum MHD_Result rt_finding(dash_req_t *r);
 enum MHD_Result rt_series(dash_req_t *r);
 enum MHD_Result rt_factors(dash_req_t *r);
 enum MHD_Result rt_report(dash_req_t *r);
+enum MHD_Result rt_compute(dash_req_t *r);
+enum MHD_Result rt_flagged(dash_req_t *r);
 
 /* JSON helpers (routes_sites.c): a number, or null when not finite. */
 struct cJSON *rj_num(double v);
 struct cJSON *rj_channel(const an_channel_result_t *c);
 struct cJSON *rj_finding(const dd_snap_t *s, const dd_finding_ref_t *f, int detail);
+/* "deliberate", "passive", "research" or null. */
+struct cJSON *rj_class(an_class_t c);
+/* A channel's fit against its hosts (routes_compute.c): statistics, the hosts' table and the
+ * correlation findings with their ids; null without hosts. */
+struct cJSON *rj_corr(const an_site_result_t *site, const an_channel_result_t *c);
 /* Parses a time argument in tz: 0 absent, 1 parsed, -1 bad. */
 int rj_time_arg(dash_req_t *r, const char *name, const char *tz, int64_t *out);
 

@@ -99,8 +99,10 @@ static dd_snap_t *snap_build(dash_data_t *d, char *err, size_t errlen)
     }
     size_t n = 0;
     for (size_t i = 0; i < s->r.n_sites; i++)
-        for (size_t c = 0; c < s->r.sites[i].n_channels; c++)
-            n += s->r.sites[i].channels[c].ch.n_findings;
+        for (size_t c = 0; c < s->r.sites[i].n_channels; c++) {
+            const an_channel_result_t *ch = &s->r.sites[i].channels[c];
+            n += ch->ch.n_findings + (ch->corr ? ch->corr->n_findings : 0);
+        }
     s->findings = calloc(n ? n : 1, sizeof *s->findings);
     if (!s->findings) {
         snap_free(s);
@@ -111,12 +113,14 @@ static dd_snap_t *snap_build(dash_data_t *d, char *err, size_t errlen)
     for (size_t i = 0; i < s->r.n_sites; i++)
         for (size_t c = 0; c < s->r.sites[i].n_channels; c++) {
             const an_channel_result_t *ch = &s->r.sites[i].channels[c];
-            for (size_t f = 0; f < ch->ch.n_findings; f++) {
+            size_t nc = ch->corr ? ch->corr->n_findings : 0;
+            for (size_t f = 0; f < ch->ch.n_findings + nc; f++) {
                 dd_finding_ref_t *x = &s->findings[s->n_findings++];
-                snprintf(x->id, sizeof x->id, "%s:%zu", ch->id, f);
+                x->corr = f >= ch->ch.n_findings;
                 x->site = i;
                 x->channel = c;
-                x->finding = f;
+                x->finding = x->corr ? f - ch->ch.n_findings : f;
+                dd_finding_id(ch, x->corr, x->finding, x->id, sizeof x->id);
             }
         }
     s->computed = (int64_t)time(NULL);

@@ -28,6 +28,9 @@ static const struct {
     [I18N_NO_DATA] = {"no data for this request: %s", "此请求没有数据：%s"},
     [I18N_INTERNAL] = {"internal error: %s", "内部错误：%s"},
     [I18N_BAD_ORIGIN] = {"request from another origin refused", "拒绝来自其他来源的请求"},
+    [I18N_NO_SUCH_ADDRESS] = {"no such flagged address at this site: %s",
+                              "此站点没有此被标记的地址：%s"},
+    [I18N_NO_HOSTS] = {"no monitored host draws from channel %s", "没有受监控的主机接在通道 %s 上"},
 };
 
 const char *i18n_msg(i18n_msg_t m, const char *lang)

@@ -1,4 +1,5 @@
-/* /api/findings (filtered and sorted) and /api/finding (one finding with its evidence). */
+/* /api/findings (filtered and sorted) and /api/finding (one finding with its evidence): the
+ * channel layer's power findings and the correlation's findings alike (view.c). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -6,21 +7,19 @@
 
 #include "dashboard/dash-private.h"
 
-static const char *const sort_keys[] = {"onset", "size",  "kwh",     "score", "site",
-                                        "kind",  "class", "channel", NULL};
+static const char *const sort_keys[] = {"onset", "size",  "kwh",     "score",      "site",
+                                        "kind",  "class", "channel", "load_class", NULL};
 
 struct sort_ctx {
     const dd_snap_t *s;
     int key, desc;
 };
 
-static const an_finding_t *fnd(const dd_snap_t *s, const dd_finding_ref_t *x)
-{
-    return &s->r.sites[x->site].channels[x->channel].ch.findings[x->finding];
-}
-
+/* Unknown figures (a correlation finding has no kWh or score) sort below every known one. */
 static int cmp_num(double a, double b)
 {
+    a = isnan(a) ? -INFINITY : a;
+    b = isnan(b) ? -INFINITY : b;
     return (a > b) - (a < b);
 }
 
@@ -28,20 +27,20 @@ static int cmp_num(double a, double b)
 struct item {
     const struct sort_ctx *ctx;
     const dd_finding_ref_t *ref;
+    dd_view_t v;
 };
 
 static int cmp_items(const void *pa, const void *pb)
 {
     const struct item *a = pa, *b = pb;
-    const dd_snap_t *s = a->ctx->s;
-    const an_finding_t *fa = fnd(s, a->ref), *fb = fnd(s, b->ref);
+    const dd_view_t *fa = &a->v, *fb = &b->v;
     int c = 0;
     switch (a->ctx->key) {
     case 0:
         c = cmp_num((double)fa->onset, (double)fb->onset);
         break;
     case 1:
-        c = cmp_num(fa->step_w, fb->step_w);
+        c = cmp_num(fa->w, fb->w);
         break;
     case 2:
         c = cmp_num(fa->excess_kwh, fb->excess_kwh);
@@ -50,13 +49,19 @@ static int cmp_items(const void *pa, const void *pb)
         c = cmp_num(fa->score, fb->score);
         break;
     case 4:
-        c = strcmp(s->r.sites[a->ref->site].id, s->r.sites[b->ref->site].id);
+        c = strcmp(fa->site->id, fb->site->id);
         break;
     case 5:
-        c = strcmp(an_kind_name(fa->kind), an_kind_name(fb->kind));
+        c = strcmp(fa->kind, fb->kind);
         break;
     case 6:
-        c = strcmp(fa->rig_kind, fb->rig_kind);
+        c = strcmp(fa->units, fb->units);
+        break;
+    case 7:
+        c = strcmp(fa->channel->id, fb->channel->id);
+        break;
+    case 8:
+        c = strcmp(an_class_name(fa->cls), an_class_name(fb->cls));
         break;
     default:
         break;
@@ -66,25 +71,56 @@ static int cmp_items(const void *pa, const void *pb)
     return a->ctx->desc ? -c : c;
 }
 
-static int kind_ok(const char *k)
+/* "deliberate", "passive", "research", or "none" for a finding not classed. */
+static int load_class_ok(const char *k)
 {
-    return strcmp(k, "flat_24x7") == 0 || strcmp(k, "step_up") == 0 || strcmp(k, "off_hours") == 0;
+    return strcmp(k, "deliberate") == 0 || strcmp(k, "passive") == 0 ||
+           strcmp(k, "research") == 0 || strcmp(k, "none") == 0;
+}
+
+static int keep(const dd_view_t *v, dash_req_t *r, double min_w, double max_w, int64_t onset_from,
+                int64_t onset_to)
+{
+    const char *site = dr_arg(r, "site"), *kind = dr_arg(r, "kind"), *cls = dr_arg(r, "class");
+    const char *status = dr_arg(r, "status"), *chan = dr_arg(r, "channel");
+    const char *lc = dr_arg(r, "load_class"), *src = dr_arg(r, "source");
+    int explained = v->explained_by[0] != '\0';
+    const char *lcn = v->cls != AN_CLASS_NONE ? an_class_name(v->cls) : "none";
+    if ((site && strcmp(v->site->id, site) != 0) || (chan && strcmp(v->channel->id, chan) != 0) ||
+        (kind && strcmp(v->kind, kind) != 0) || (cls && strcmp(v->units, cls) != 0) ||
+        (lc && strcmp(lcn, lc) != 0) ||
+        (src && strcmp(src, v->corr ? "correlation" : "power") != 0) ||
+        (!isnan(v->w) && (v->w < min_w || v->w > max_w)) || v->onset < onset_from ||
+        v->onset > onset_to)
+        return 0;
+    if (status && ((strcmp(status, "unexplained") == 0 && explained) ||
+                   (strcmp(status, "explained") == 0 && !explained) ||
+                   (strcmp(status, "active") == 0 && (explained || v->active != 1))))
+        return 0;
+    return 1;
 }
 
 enum MHD_Result rt_findings(dash_req_t *r)
 {
     const char *site = dr_arg(r, "site"), *kind = dr_arg(r, "kind"), *cls = dr_arg(r, "class");
     const char *status = dr_arg(r, "status"), *sort = dr_arg(r, "sort"),
-               *order = dr_arg(r, "order");
+               *order = dr_arg(r, "order"), *chan = dr_arg(r, "channel"),
+               *lc = dr_arg(r, "load_class"), *src = dr_arg(r, "source");
     double min_w = 0, max_w = INFINITY;
     int64_t onset_from = INT64_MIN, onset_to = INT64_MAX;
     long limit = 500, offset = 0;
     if (site && !dp_is_id(site))
         return dr_error(r, 400, I18N_BAD_PARAM, "site");
-    if (kind && !kind_ok(kind))
+    if (chan && !dp_is_channel_id(chan))
+        return dr_error(r, 400, I18N_BAD_PARAM, "channel");
+    if (kind && !dd_kind_known(kind))
         return dr_error(r, 400, I18N_BAD_PARAM, "kind");
     if (cls && !dp_is_id(cls))
         return dr_error(r, 400, I18N_BAD_PARAM, "class");
+    if (lc && !load_class_ok(lc))
+        return dr_error(r, 400, I18N_BAD_PARAM, "load_class");
+    if (src && strcmp(src, "power") != 0 && strcmp(src, "correlation") != 0)
+        return dr_error(r, 400, I18N_BAD_PARAM, "source");
     if (status && strcmp(status, "unexplained") != 0 && strcmp(status, "explained") != 0 &&
         strcmp(status, "active") != 0 && strcmp(status, "all") != 0)
         return dr_error(r, 400, I18N_BAD_PARAM, "status");
@@ -115,32 +151,24 @@ enum MHD_Result rt_findings(dash_req_t *r)
 
     dd_snap_t *s = dd_acquire(r->d->data);
     ctx.s = s;
-    int site_known = !site;
+    int site_known = !site, chan_known = !chan;
     for (size_t i = 0; site && i < s->r.n_sites; i++)
         site_known |= strcmp(s->r.sites[i].id, site) == 0;
-    if (!site_known) {
+    if (chan)
+        chan_known = dd_channel(s, chan, NULL) != NULL;
+    if (!site_known || !chan_known) {
         dd_release(r->d->data, s);
-        return dr_error(r, 404, I18N_NO_SUCH_SITE, site);
+        return site_known ? dr_error(r, 404, I18N_NO_SUCH_CHANNEL, chan)
+                          : dr_error(r, 404, I18N_NO_SUCH_SITE, site);
     }
     struct item *items = malloc((s->n_findings ? s->n_findings : 1) * sizeof *items);
     size_t n = 0;
     for (size_t i = 0; items && i < s->n_findings; i++) {
-        const dd_finding_ref_t *x = &s->findings[i];
-        const an_channel_result_t *c = &s->r.sites[x->site].channels[x->channel];
-        const an_finding_t *f = fnd(s, x);
-        int64_t slack = 2 * (int64_t)c->step > 3600 ? 2 * (int64_t)c->step : 3600;
-        int explained = f->explained_by[0] != '\0', active = f->end >= c->data_end - slack;
-        if ((site && strcmp(s->r.sites[x->site].id, site) != 0) ||
-            (kind && strcmp(an_kind_name(f->kind), kind) != 0) ||
-            (cls && strcmp(f->rig_kind, cls) != 0) || f->step_w < min_w || f->step_w > max_w ||
-            f->onset < onset_from || f->onset > onset_to)
-            continue;
-        if (status && ((strcmp(status, "unexplained") == 0 && explained) ||
-                       (strcmp(status, "explained") == 0 && !explained) ||
-                       (strcmp(status, "active") == 0 && (explained || !active))))
-            continue;
         items[n].ctx = &ctx;
-        items[n++].ref = x;
+        items[n].ref = &s->findings[i];
+        dd_view(s, &s->findings[i], &items[n].v);
+        if (keep(&items[n].v, r, min_w, max_w, onset_from, onset_to))
+            n++;
     }
     if (!items) {
         dd_release(r->d->data, s);
@@ -165,8 +193,9 @@ enum MHD_Result rt_finding(dash_req_t *r)
     const char *colon = strrchr(id, ':');
     char chan[300];
     long idx;
+    /* "<channel>:<n>" for a power finding, "<channel>:c<n>" for a correlation finding. */
     if (!colon || (size_t)(colon - id) >= sizeof chan ||
-        dp_parse_long(colon + 1, 0, 100000, &idx) < 0)
+        dp_parse_long(colon + 1 + (colon[1] == 'c'), 0, 100000, &idx) < 0)
         return dr_error(r, 400, I18N_BAD_PARAM, "id");
     memcpy(chan, id, (size_t)(colon - id));
     chan[colon - id] = '\0';

@@ -48,14 +48,6 @@ static cJSON *factors_json(const an_factors_t *f)
     return j;
 }
 
-/* Still running at the end of the data: the analyzer's rule (docs/analysis-json.md, "Sums and
- * savings"): its end within two steps, at least an hour, of the last known power step. */
-static int finding_active(const an_channel_result_t *c, const an_finding_t *f)
-{
-    int64_t slack = 2 * (int64_t)c->step > 3600 ? 2 * (int64_t)c->step : 3600;
-    return f->end >= c->data_end - slack;
-}
-
 cJSON *rj_channel(const an_channel_result_t *c)
 {
     cJSON *j = cJSON_CreateObject();
@@ -77,6 +69,10 @@ cJSON *rj_channel(const an_channel_result_t *c)
     cJSON_AddNumberToObject(j, "findings", (double)c->ch.n_findings);
     cJSON_AddBoolToObject(j, "analyzed", c->analyzed);
     cJSON_AddStringToObject(j, "note", c->note);
+    /* Hosts drawing from it (docs/correlate.md): its page then shows power against their
+     * compute load. */
+    cJSON_AddNumberToObject(j, "hosts", c->corr ? (double)c->corr->n_hosts : 0);
+    cJSON_AddBoolToObject(j, "fitted", c->corr && c->corr->fitted);
     if (c->analyzed) {
         const an_shape_t *s = &c->ch.shape;
         cJSON *sh = cJSON_AddObjectToObject(j, "shape");
@@ -91,41 +87,16 @@ cJSON *rj_channel(const an_channel_result_t *c)
     return j;
 }
 
-cJSON *rj_finding(const dd_snap_t *s, const dd_finding_ref_t *ref, int detail)
+cJSON *rj_class(an_class_t c)
 {
-    const an_site_result_t *site = &s->r.sites[ref->site];
-    const an_channel_result_t *c = &site->channels[ref->channel];
-    const an_finding_t *f = &c->ch.findings[ref->finding];
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "id", ref->id);
-    cJSON_AddStringToObject(j, "site", site->id);
-    cJSON_AddStringToObject(j, "site_name", site->name);
-    cJSON_AddStringToObject(j, "tz", site->tz);
-    cJSON_AddStringToObject(j, "channel", c->id);
-    cJSON_AddStringToObject(j, "channel_name", c->name);
-    cJSON_AddStringToObject(j, "kind", an_kind_name(f->kind));
-    cJSON_AddStringToObject(j, "class", f->rig_kind);
-    cJSON_AddNumberToObject(j, "onset", (double)f->onset);
-    cJSON_AddNumberToObject(j, "end", (double)f->end);
-    cJSON_AddBoolToObject(j, "active", finding_active(c, f));
-    cJSON_AddItemToObject(j, "step_w", rj_num(f->step_w));
-    cJSON_AddItemToObject(j, "step_lo_w", rj_num(f->step_lo));
-    cJSON_AddItemToObject(j, "step_hi_w", rj_num(f->step_hi));
-    cJSON *rigs = cJSON_AddObjectToObject(j, "rigs");
-    cJSON_AddStringToObject(rigs, "kind", f->rig_kind);
-    cJSON_AddNumberToObject(rigs, "min", f->rigs_min);
-    cJSON_AddNumberToObject(rigs, "max", f->rigs_max);
-    cJSON_AddItemToObject(j, "excess_kwh", rj_num(f->excess_kwh));
-    cJSON_AddItemToObject(j, "score", rj_num(f->score));
-    if (f->explained_by[0])
-        cJSON_AddStringToObject(j, "explained_by", f->explained_by);
-    else
-        cJSON_AddNullToObject(j, "explained_by");
-    if (!detail)
-        return j;
-    cJSON *ev = cJSON_AddArrayToObject(j, "evidence");
-    for (size_t i = 0; i < f->n_evidence && i < AN_EVIDENCE_MAX; i++) {
-        const an_evidence_t *e = &f->evidence[i];
+    return c == AN_CLASS_NONE ? cJSON_CreateNull() : cJSON_CreateString(an_class_name(c));
+}
+
+static cJSON *evidence_json(const dd_view_t *v)
+{
+    cJSON *ev = cJSON_CreateArray();
+    for (size_t i = 0; i < v->n_evidence; i++) {
+        const an_evidence_t *e = &v->evidence[i];
         cJSON *x = cJSON_CreateObject();
         cJSON_AddStringToObject(x, "name", e->name);
         cJSON_AddItemToObject(x, "value", rj_num(e->value));
@@ -134,41 +105,123 @@ cJSON *rj_finding(const dd_snap_t *s, const dd_finding_ref_t *ref, int detail)
         cJSON_AddBoolToObject(x, "passed", e->passed);
         cJSON_AddItemToArray(ev, x);
     }
+    return ev;
+}
+
+/* The residual of power against compute load, as far as the finding's channel has one: the
+ * circuit's mean residual after the fit's reference period (docs/dashboard.md, "Residual
+ * against compute load").  The series itself is /api/compute's. */
+static void residual_json(cJSON *j, const an_channel_result_t *c)
+{
+    const an_corr_t *a = c->corr;
+    if (!a) {
+        cJSON_AddNullToObject(j, "residual_w");
+        cJSON_AddStringToObject(j, "residual_code", "no_hosts");
+        cJSON_AddStringToObject(j, "residual_note",
+                                "no host of the inventory draws from this "
+                                "channel");
+    } else if (!a->fitted) {
+        cJSON_AddNullToObject(j, "residual_w");
+        cJSON_AddStringToObject(j, "residual_code", "not_fitted");
+        cJSON_AddStringToObject(j, "residual_note", a->note);
+    } else {
+        cJSON_AddItemToObject(j, "residual_w", rj_num(a->resid_mean_w));
+        cJSON_AddStringToObject(j, "residual_code", "fitted");
+        cJSON_AddStringToObject(j, "residual_note", "mean residual after the reference period");
+    }
+}
+
+cJSON *rj_finding(const dd_snap_t *s, const dd_finding_ref_t *ref, int detail)
+{
+    dd_view_t v;
+    dd_view(s, ref, &v);
+    const an_site_result_t *site = v.site;
+    const an_channel_result_t *c = v.channel;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "id", ref->id);
+    cJSON_AddStringToObject(j, "site", site->id);
+    cJSON_AddStringToObject(j, "site_name", site->name);
+    cJSON_AddStringToObject(j, "tz", site->tz);
+    cJSON_AddStringToObject(j, "channel", c->id);
+    cJSON_AddStringToObject(j, "channel_name", c->name);
+    cJSON_AddStringToObject(j, "source", v.corr ? "correlation" : "power");
+    cJSON_AddStringToObject(j, "kind", v.kind);
+    /* "class" is the rig kind, as before load classes existed (docs/api.md); the class of the
+     * load (deliberate, passive, research) is "load_class". */
+    cJSON_AddStringToObject(j, "class", v.units);
+    cJSON_AddItemToObject(j, "load_class", rj_class(v.cls));
+    if (v.cls != AN_CLASS_NONE)
+        cJSON_AddStringToObject(j, "load_class_why", v.why);
+    else
+        cJSON_AddNullToObject(j, "load_class_why");
+    if (v.cf && v.cf->host[0])
+        cJSON_AddStringToObject(j, "host", v.cf->host);
+    else
+        cJSON_AddNullToObject(j, "host");
+    cJSON_AddNumberToObject(j, "onset", (double)v.onset);
+    if (v.power)
+        cJSON_AddNumberToObject(j, "end", (double)v.power->end);
+    else
+        cJSON_AddNullToObject(j, "end");
+    if (v.active < 0)
+        cJSON_AddNullToObject(j, "active");
+    else
+        cJSON_AddBoolToObject(j, "active", v.active);
+    cJSON_AddItemToObject(j, "step_w", rj_num(v.w));
+    cJSON_AddItemToObject(j, "step_lo_w", rj_num(v.w_lo));
+    cJSON_AddItemToObject(j, "step_hi_w", rj_num(v.w_hi));
+    cJSON *rigs = cJSON_AddObjectToObject(j, "rigs");
+    cJSON_AddStringToObject(rigs, "kind", v.units);
+    cJSON_AddNumberToObject(rigs, "min", v.count_min);
+    cJSON_AddNumberToObject(rigs, "max", v.count_max);
+    cJSON_AddItemToObject(j, "excess_kwh", rj_num(v.excess_kwh));
+    cJSON_AddItemToObject(j, "score", rj_num(v.score));
+    if (v.explained_by[0])
+        cJSON_AddStringToObject(j, "explained_by", v.explained_by);
+    else
+        cJSON_AddNullToObject(j, "explained_by");
+    if (!detail)
+        return j;
+    cJSON_AddItemToObject(j, "evidence", evidence_json(&v));
     cJSON_AddItemToObject(j, "channel_detail", rj_channel(c));
-    /* No data source measures compute load (GPU or CPU utilisation) yet: the residual of power
-     * against it is stated as unknown rather than guessed (docs/dashboard.md, "Findings"). */
-    cJSON_AddNullToObject(j, "residual_w");
-    cJSON_AddStringToObject(j, "residual_note", "no compute-load series for this channel");
+    cJSON_AddItemToObject(j, "correlation", rj_corr(site, c));
+    residual_json(j, c);
     return j;
 }
 
-static cJSON *findings_summary(const an_site_result_t *s)
+static void count(cJSON *into, const char *key)
+{
+    cJSON *n = cJSON_GetObjectItemCaseSensitive(into, key);
+    if (n)
+        cJSON_SetNumberValue(n, n->valuedouble + 1);
+    else
+        cJSON_AddNumberToObject(into, key, 1);
+}
+
+/* Findings of both layers by kind, by rig kind ("class") and by load class. */
+static cJSON *findings_summary(const dd_snap_t *snap, size_t si)
 {
     cJSON *j = cJSON_CreateObject(), *kinds = cJSON_CreateObject(), *classes = cJSON_CreateObject();
+    cJSON *load = cJSON_CreateObject();
     int total = 0, unexplained = 0, active = 0;
-    for (size_t c = 0; c < s->n_channels; c++) {
-        const an_channel_result_t *ch = &s->channels[c];
-        for (size_t i = 0; i < ch->ch.n_findings; i++) {
-            const an_finding_t *f = &ch->ch.findings[i];
-            total++;
-            unexplained += f->explained_by[0] == '\0';
-            active += f->explained_by[0] == '\0' && finding_active(ch, f);
-            const char *k[2] = {an_kind_name(f->kind), f->rig_kind[0] ? f->rig_kind : "unknown"};
-            cJSON *into[2] = {kinds, classes};
-            for (int t = 0; t < 2; t++) {
-                cJSON *n = cJSON_GetObjectItemCaseSensitive(into[t], k[t]);
-                if (n)
-                    cJSON_SetNumberValue(n, n->valuedouble + 1);
-                else
-                    cJSON_AddNumberToObject(into[t], k[t], 1);
-            }
-        }
+    for (size_t i = 0; i < snap->n_findings; i++) {
+        if (snap->findings[i].site != si)
+            continue;
+        dd_view_t v;
+        dd_view(snap, &snap->findings[i], &v);
+        total++;
+        unexplained += v.explained_by[0] == '\0';
+        active += v.explained_by[0] == '\0' && v.active == 1;
+        count(kinds, v.kind);
+        count(classes, v.units[0] ? v.units : "unknown");
+        count(load, v.cls != AN_CLASS_NONE ? an_class_name(v.cls) : "none");
     }
     cJSON_AddNumberToObject(j, "total", total);
     cJSON_AddNumberToObject(j, "unexplained", unexplained);
     cJSON_AddNumberToObject(j, "active", active);
     cJSON_AddItemToObject(j, "by_kind", kinds);
     cJSON_AddItemToObject(j, "by_class", classes);
+    cJSON_AddItemToObject(j, "by_load_class", load);
     return j;
 }
 
@@ -212,7 +265,9 @@ enum MHD_Result rt_sites(dash_req_t *r)
             cJSON_AddItemToObject(x, "cost", rj_num(site->cost));
         add_savings(x, &site->savings, cost);
         cJSON_AddNumberToObject(x, "channels", (double)site->n_channels);
-        cJSON_AddItemToObject(x, "findings", findings_summary(site));
+        cJSON_AddItemToObject(x, "findings", findings_summary(s, i));
+        cJSON_AddNumberToObject(x, "hosts", (double)site->n_hosts);
+        cJSON_AddNumberToObject(x, "flagged", (double)site->n_flagged);
         cJSON *h = hsites ? cJSON_DetachItemFromObjectCaseSensitive(hsites, site->id) : NULL;
         cJSON_AddItemToObject(x, "health", h ? h : cJSON_CreateNull());
         cJSON_AddItemToArray(arr, x);

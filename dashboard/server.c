@@ -24,9 +24,11 @@ enum { NO_CSRF = 0, CSRF = 1 };
 static const char *const p_none[] = {NULL};
 static const char *const p_channels[] = {"site", NULL};
 static const char *const p_series[] = {"channel", "ds", "from", "to", "points", NULL};
-static const char *const p_findings[] = {"site",  "kind",       "class",    "status", "min_w",
-                                         "max_w", "onset_from", "onset_to", "sort",   "order",
-                                         "limit", "offset",     NULL};
+static const char *const p_findings[] = {
+    "site", "kind",  "class", "status", "min_w",   "max_w",      "onset_from", "onset_to",
+    "sort", "order", "limit", "offset", "channel", "load_class", "source",     NULL};
+static const char *const p_compute[] = {"channel", "from", "to", "points", NULL};
+static const char *const p_flagged[] = {"site", "ip", NULL};
 static const char *const p_finding[] = {"id", NULL};
 static const char *const p_report[] = {"sites",    "from",   "to",       "factors", "tariff",
                                        "currency", "format", "download", NULL};
@@ -49,6 +51,8 @@ static const struct route {
     {"GET", "/api/factors", LOGIN, DASH_ROLE_VIEWER, NO_CSRF, p_none, rt_factors},
     {"GET", "/api/findings", LOGIN, DASH_ROLE_MANAGER, NO_CSRF, p_findings, rt_findings},
     {"GET", "/api/finding", LOGIN, DASH_ROLE_MANAGER, NO_CSRF, p_finding, rt_finding},
+    {"GET", "/api/compute", LOGIN, DASH_ROLE_VIEWER, NO_CSRF, p_compute, rt_compute},
+    {"GET", "/api/flagged", LOGIN, DASH_ROLE_MANAGER, NO_CSRF, p_flagged, rt_flagged},
     {"GET", "/api/report", LOGIN, DASH_ROLE_OFFICER, NO_CSRF, p_report, rt_report},
     {"GET", "/api/users", LOGIN, DASH_ROLE_ADMIN, NO_CSRF, p_none, rt_users},
 };
@@ -139,6 +143,8 @@ static const char *const msg_codes[I18N_COUNT_] = {
     [I18N_NO_DATA] = "no_data",
     [I18N_INTERNAL] = "internal",
     [I18N_BAD_ORIGIN] = "bad_origin",
+    [I18N_NO_SUCH_ADDRESS] = "no_such_address",
+    [I18N_NO_HOSTS] = "no_hosts",
 };
 
 enum MHD_Result dr_error(dash_req_t *r, unsigned status, i18n_msg_t m, const char *param)
