@@ -31,6 +31,10 @@
  * regression wants 10 to 20 observations per parameter (Harrell, Regression Modeling
  * Strategies, 2nd ed. 2015, sec. 4.4); the robust fit down-weights some, so the upper end. */
 #define ROWS_PER_UNKNOWN 20
+/* What may be left beside the jobs' hosts for a finding to count as research: less than a
+ * finding's smallest size (the channel layer's default min_step_w) and a quarter of it. */
+#define RESEARCH_REST_W 100.0
+#define RESEARCH_REST_SHARE 0.25
 /* Utilisation counted as busy when judging whether jobs cover a rise (correlate.c's default). */
 #define BUSY 0.8
 
@@ -193,24 +197,37 @@ static void clear_rigs(an_finding_t *f)
  * set against the power's), or what no host accounts for (the residual).  The class follows:
  * declared jobs covering the hosts' busy time make it research (and explained); else the
  * class of the correlation's finding about the host or the residual; else the shape's. */
-static void classify(const circ_t *x, const an_corr_t *ac, an_finding_t *f, double *hk)
+static size_t index_of(const circ_t *x, int64_t t)
+{
+    size_t i = t > x->start ? (size_t)((t - x->start) / x->step) : 0;
+    return i > x->n ? x->n : i;
+}
+
+static void classify(const circ_t *x, const an_corr_t *ac, const an_channel_t *ch,
+                     an_finding_t *f, double *hk)
 {
     char why[192], names[96] = "";
     size_t day = (size_t)(SECONDS_PER_DAY / x->step), span = ATTRIB_DAYS * (day ? day : 1);
-    size_t io = f->onset > x->start ? (size_t)((f->onset - x->start) / x->step) : 0;
-    size_t ie = f->end > x->start ? (size_t)((f->end - x->start) / x->step) : 0;
-    if (io > x->n)
-        io = x->n;
-    if (ie > x->n || ie <= io)
+    size_t io = index_of(x, f->onset), ie = index_of(x, f->end), lo = io > span ? io - span : 0;
+    if (ie <= io)
         ie = x->n;
     if (ie > io + span)
         ie = io + span;
+    /* The channel's other findings bound the windows: a load that starts a day later is its
+     * own finding, not part of this one's rise. */
+    for (size_t k = 0; k < ch->n_findings; k++) {
+        size_t j = index_of(x, ch->findings[k].onset);
+        if (j > io && j < ie)
+            ie = j;
+        if (j < io && j > lo)
+            lo = j;
+    }
     int off = f->kind == AN_OFF_HOURS;
     double wa, wb = NAN, dw, dh = 0;
     double *before = hk + 2 * x->nh;
     means(x, io, ie, off, &wa, hk);
     if (io > 0)
-        means(x, io > span ? io - span : 0, io, off, &wb, before);
+        means(x, lo, io, off, &wb, before);
     int level = isnan(wb); /* no time before it (flat_24x7): the hosts' whole load counts */
     for (size_t k = 0; k < x->nh; k++) {
         hk[2 * k] -= level ? 0 : before[2 * k];
@@ -234,21 +251,16 @@ static void classify(const circ_t *x, const an_corr_t *ac, an_finding_t *f, doub
                                 : "; the hosts' load does not account for it");
         return;
     }
-    /* The hosts account for it: which ones, and were they running declared jobs? */
-    size_t top = x->nh, n_named = 0, busy = 0, covered = 0;
+    /* The hosts account for it: which ones, and which of them ran declared jobs (half their
+     * busy time or more within jobs that name them). */
+    size_t top = x->nh, top_free = x->nh, n_named = 0, busy_all = 0, covered_all = 0;
+    double in_jobs = 0;
     char jobs[128] = "";
     for (size_t k = 0; k < x->nh; k++) {
         if (hk[2 * k] < ATTRIB_HOST_SHARE * dw)
             continue;
-        if (top == x->nh || hk[2 * k] > hk[2 * top])
-            top = k;
         const char *id = x->h[k].cfg->id;
-        if (n_named < 3 && strlen(names) + strlen(id) + 3 < sizeof names)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-                     n_named ? ", " : "", id);
-        else if (n_named == 3)
-            snprintf(names + strlen(names), sizeof names - strlen(names), " and more");
-        n_named++;
+        size_t busy = 0, covered = 0;
         for (size_t i = io; i < ie; i++) {
             double u = x->h[k].u ? x->h[k].u[i] : NAN;
             if (isnan(u) || u < BUSY)
@@ -265,26 +277,56 @@ static void classify(const circ_t *x, const an_corr_t *ac, an_finding_t *f, doub
                     break;
                 }
         }
+        busy_all += busy;
+        covered_all += covered;
+        if (busy && 2 * covered >= busy) {
+            in_jobs += hk[2 * k];
+        } else if (top_free == x->nh || hk[2 * k] > hk[2 * top_free]) {
+            top_free = k;
+        }
+        if (top == x->nh || hk[2 * k] > hk[2 * top])
+            top = k;
+        if (n_named < 3 && strlen(names) + strlen(id) + 3 < sizeof names)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     n_named ? ", " : "", id);
+        else if (n_named == 3)
+            snprintf(names + strlen(names), sizeof names - strlen(names), " and more");
+        n_named++;
     }
     if (top == x->nh) {
         class_by_shape(f, "; the hosts' load accounts for it, spread over many");
         return;
     }
-    if (busy && (double)covered >= 0.5 * (double)busy) {
+    /* Research only when the jobs' hosts carry most of it and what is left is too small to be
+     * a load of its own: a miner that starts beside a job is not explained by the job. */
+    double rest = dw - in_jobs;
+    if (in_jobs >= ATTRIB_SHARE * dw && rest < fmax(RESEARCH_REST_W, RESEARCH_REST_SHARE * dw)) {
         snprintf(f->explained_by, sizeof f->explained_by, "research job%s %.110s",
                  strchr(jobs, ',') ? "s" : "", jobs);
         clear_rigs(f);
-        snprintf(why, sizeof why, "declared jobs %.60s on %.60s cover %.0f%% of the busy time", jobs,
-                 names, 100.0 * (double)covered / (double)busy);
+        snprintf(why, sizeof why, "declared jobs %.60s on %.60s cover %.0f%% of the busy time",
+                 jobs, names, busy_all ? 100.0 * (double)covered_all / (double)busy_all : 0.0);
         set_class(f, AN_CLASS_RESEARCH, why);
         return;
     }
-    const an_corr_finding_t *hf = host_finding(ac, x->h[top].cfg->id);
+    /* Else the host outside jobs that rose most speaks for it, or the residual does. */
+    size_t who = top_free != x->nh ? top_free : top;
+    const an_corr_finding_t *hf = host_finding(ac, x->h[who].cfg->id);
     if (hf && hf->kind != AN_CORR_HOST_RESEARCH) {
-        snprintf(why, sizeof why, "the load of %.60s: %.110s", names, hf->why);
+        /* Beside jobs, the miner is named alone; else every host that rose. */
+        snprintf(why, sizeof why, "the load of %.60s: %.110s",
+                 in_jobs > 0 ? x->h[who].cfg->id : names, hf->why);
         set_class(f, hf->cls, why);
         return;
     }
+    for (size_t i = 0; in_jobs > 0 && i < ac->n_findings; i++)
+        if (ac->findings[i].kind == AN_CORR_RESIDUAL) {
+            snprintf(why, sizeof why, "beside declared jobs, no monitored host accounts for "
+                                      "the rest: %.110s",
+                     ac->findings[i].why);
+            set_class(f, ac->findings[i].cls, why);
+            return;
+        }
     snprintf(why, sizeof why, "; the load of %s, monitored hosts", names);
     class_by_shape(f, why);
 }
@@ -468,12 +510,57 @@ static void coarsen(const double *w, size_t n, size_t g, double *out, size_t m)
     }
 }
 
+/* Length of the device part of a channel id ("site/device" of "site/device/channel"). */
+static size_t device_len(const char *id)
+{
+    const char *last = strrchr(id, '/');
+    return last ? (size_t)(last - id) : 0;
+}
+
+/* The hosts whose load c carries: its own, and on a device's total those of its parts too,
+ * which the total feeds (so that a load the parts' jobs explain is explained on the total as
+ * well).  Into *mine (malloc'd, or NULL when idx, the channel's own, is all); the count. */
+static size_t hosts_carried(const an_site_corr_t *sc, const an_site_result_t *site,
+                            const an_channel_result_t *c, const size_t **idx, size_t **mine)
+{
+    size_t n = 0, dl = device_len(c->id);
+    *mine = NULL;
+    *idx = an_site_corr_hosts_on(sc, c->id, &n);
+    if (c->role != AN_ROLE_TOTAL)
+        return n;
+    size_t total = n;
+    for (size_t i = 0; i < site->n_channels; i++) {
+        const an_channel_result_t *p = &site->channels[i];
+        size_t k = 0;
+        if (p->role == AN_ROLE_PART && device_len(p->id) == dl && !strncmp(p->id, c->id, dl))
+            an_site_corr_hosts_on(sc, p->id, &k);
+        total += k;
+    }
+    if (total == n || !(*mine = malloc(total * sizeof **mine)))
+        return n;
+    if (n)
+        memcpy(*mine, *idx, n * sizeof **mine);
+    for (size_t i = 0; i < site->n_channels; i++) {
+        const an_channel_result_t *p = &site->channels[i];
+        size_t k = 0;
+        const size_t *v = NULL;
+        if (p->role == AN_ROLE_PART && device_len(p->id) == dl && !strncmp(p->id, c->id, dl))
+            v = an_site_corr_hosts_on(sc, p->id, &k);
+        if (k)
+            memcpy(*mine + n, v, k * sizeof **mine);
+        n += k;
+    }
+    *idx = *mine;
+    return n;
+}
+
 void an_channel_correlate(an_site_corr_t *sc, const an_run_opts_t *o, const char *rrdcached,
                           an_site_result_t *site, an_channel_result_t *c, const double *w,
                           size_t n, int64_t start, int step)
 {
-    size_t nh = 0;
-    const size_t *idx = an_site_corr_hosts_on(sc, c->id, &nh);
+    const size_t *idx;
+    size_t *mine;
+    size_t nh = hosts_carried(sc, site, c, &idx, &mine);
     double *u = NULL, *tmp = NULL, *hk = NULL, *wc = NULL;
     cr_host_t *hosts = NULL;
     cr_job_t *jobs = NULL;
@@ -506,7 +593,7 @@ void an_channel_correlate(an_site_corr_t *sc, const an_run_opts_t *o, const char
     circ_t x = {wc, m, start, gstep, hosts, nh, &cc, jobs, (size_t)nj, &co};
     for (size_t k = 0; k < c->ch.n_findings; k++) {
         if (fitted)
-            classify(&x, c->corr, &c->ch.findings[k], hk);
+            classify(&x, c->corr, &c->ch, &c->ch.findings[k], hk);
         else
             class_by_shape(&c->ch.findings[k], "");
     }
@@ -517,4 +604,5 @@ void an_channel_correlate(an_site_corr_t *sc, const an_run_opts_t *o, const char
     free(wc);
     free(tmp);
     free(u);
+    free(mine);
 }

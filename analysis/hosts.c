@@ -209,8 +209,8 @@ static int index_jobs(an_site_corr_t *sc)
 }
 
 /* The flagged addresses, each mapped through an index of every host's addresses. */
-static int read_flagged(an_site_corr_t *sc, const char *path, const char *tz,
-                        an_site_result_t *s, char *err, size_t errlen)
+static int read_flagged(const char *path, const char *tz, an_site_result_t *s, char *err,
+                        size_t errlen)
 {
     size_t len, n_ips = 0;
     char *text = wa_file_read(path, DECL_FILE_MAX, &len, err, errlen);
@@ -253,7 +253,6 @@ static int read_flagged(an_site_corr_t *sc, const char *path, const char *tz,
             wa_strlcpy(f->channel, h->channel, sizeof f->channel);
         }
     }
-    (void)sc;
     free(canon);
     free(ips);
     free(v);
@@ -300,7 +299,7 @@ an_site_corr_t *an_site_corr_open(const sc_site_t *cfg, const char *data_dir,
     if ((cfg->jobs_file[0] && read_jobs(sc, cfg->jobs_file, tz, err, errlen) < 0) ||
         (cfg->slurm_file[0] && read_jobs(sc, cfg->slurm_file, tz, err, errlen) < 0) ||
         (cfg->flagged_ips_file[0] &&
-         read_flagged(sc, cfg->flagged_ips_file, tz, s, err, errlen) < 0)) {
+         read_flagged(cfg->flagged_ips_file, tz, s, err, errlen) < 0)) {
         int e = errno;
         an_site_corr_close(sc);
         errno = e;
