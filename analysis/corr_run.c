@@ -49,8 +49,8 @@ void an_corr_free(an_corr_t *c)
 
 /* ---- utilisation onto the circuit's grid ---- */
 
-void an_regrid(const double *src, size_t m, int64_t s0, int ss, double *dst, size_t n,
-               int64_t d0, int ds)
+void an_regrid(const double *src, size_t m, int64_t s0, int ss, double *dst, size_t n, int64_t d0,
+               int ds)
 {
     size_t i = 0;
     for (size_t j = 0; j < n; j++) {
@@ -203,8 +203,8 @@ static size_t index_of(const circ_t *x, int64_t t)
     return i > x->n ? x->n : i;
 }
 
-static void classify(const circ_t *x, const an_corr_t *ac, const an_channel_t *ch,
-                     an_finding_t *f, double *hk)
+static void classify(const circ_t *x, const an_corr_t *ac, const an_channel_t *ch, an_finding_t *f,
+                     double *hk)
 {
     char why[192], names[96] = "";
     size_t day = (size_t)(SECONDS_PER_DAY / x->step), span = ATTRIB_DAYS * (day ? day : 1);
@@ -321,8 +321,9 @@ static void classify(const circ_t *x, const an_corr_t *ac, const an_channel_t *c
     }
     for (size_t i = 0; in_jobs > 0 && i < ac->n_findings; i++)
         if (ac->findings[i].kind == AN_CORR_RESIDUAL) {
-            snprintf(why, sizeof why, "beside declared jobs, no monitored host accounts for "
-                                      "the rest: %.110s",
+            snprintf(why, sizeof why,
+                     "beside declared jobs, no monitored host accounts for "
+                     "the rest: %.110s",
                      ac->findings[i].why);
             set_class(f, ac->findings[i].cls, why);
             return;
@@ -337,8 +338,7 @@ static void copy_finding(const cr_finding_t *s, an_corr_finding_t *d)
 {
     static const an_corr_kind_t kinds[] = {AN_CORR_RESIDUAL, AN_CORR_HOST_FULL,
                                            AN_CORR_HOST_OFF_HOURS, AN_CORR_HOST_RESEARCH};
-    static const an_class_t classes[] = {AN_CLASS_DELIBERATE, AN_CLASS_PASSIVE,
-                                         AN_CLASS_RESEARCH};
+    static const an_class_t classes[] = {AN_CLASS_DELIBERATE, AN_CLASS_PASSIVE, AN_CLASS_RESEARCH};
     memset(d, 0, sizeof *d);
     d->kind = kinds[s->kind];
     d->cls = classes[s->cls];
@@ -378,8 +378,7 @@ static void ref_period(const an_run_opts_t *o, int64_t start, int64_t *from, int
 static int fit_circuit(an_site_corr_t *sc, const an_run_opts_t *o, const char *rrdcached,
                        an_site_result_t *site, const size_t *idx, size_t nh, const double *w,
                        size_t n, int64_t start, int step, cr_opts_t *co, double *u, double *tmp,
-                       cr_host_t *hosts, cr_job_t **jobs, int *nj, an_corr_t *ac,
-                       cr_circuit_t *cc)
+                       cr_host_t *hosts, cr_job_t **jobs, int *nj, an_corr_t *ac, cr_circuit_t *cc)
 {
     char err[256];
     ac->n_hosts = nh;
@@ -402,14 +401,13 @@ static int fit_circuit(an_site_corr_t *sc, const an_run_opts_t *o, const char *r
          * its utilisation imported (docs/import.md): both are read. */
         const sc_host_t *hc = hosts[k].cfg;
         int none = !hc->exporter[0] && !hc->gpu_exporter[0];
-        int cpu = none || hc->exporter[0]
-                      ? read_util(h->file, "cpu", rrdcached, uk, tmp, n, start, step, err,
-                                  sizeof err)
-                      : 0;
-        int gpu = cpu < 0                         ? -1
-                  : none || hc->gpu_exporter[0] ? read_util(h->file, "gpu", rrdcached, uk, tmp,
-                                                            n, start, step, err, sizeof err)
-                                                  : 0;
+        int cpu = none || hc->exporter[0] ? read_util(h->file, "cpu", rrdcached, uk, tmp, n, start,
+                                                      step, err, sizeof err)
+                                          : 0;
+        int gpu = cpu < 0                       ? -1
+                  : none || hc->gpu_exporter[0] ? read_util(h->file, "gpu", rrdcached, uk, tmp, n,
+                                                            start, step, err, sizeof err)
+                                                : 0;
         if (cpu < 0 || gpu < 0) {
             wa_strlcpy(h->note, err, sizeof h->note);
             continue;
@@ -555,8 +553,8 @@ static size_t hosts_carried(const an_site_corr_t *sc, const an_site_result_t *si
 }
 
 void an_channel_correlate(an_site_corr_t *sc, const an_run_opts_t *o, const char *rrdcached,
-                          an_site_result_t *site, an_channel_result_t *c, const double *w,
-                          size_t n, int64_t start, int step)
+                          an_site_result_t *site, an_channel_result_t *c, const double *w, size_t n,
+                          int64_t start, int step)
 {
     const size_t *idx;
     size_t *mine;
@@ -584,8 +582,8 @@ void an_channel_correlate(an_site_corr_t *sc, const an_run_opts_t *o, const char
         hosts = calloc(nh, sizeof *hosts);
         if (ac && (ac->hosts = calloc(nh, sizeof *ac->hosts)) && u && tmp && wc && hk && hosts) {
             coarsen(w, n, g, wc, m);
-            fitted = fit_circuit(sc, o, rrdcached, site, idx, nh, wc, m, start, gstep, &co, u,
-                                 tmp, hosts, &jobs, &nj, ac, &cc);
+            fitted = fit_circuit(sc, o, rrdcached, site, idx, nh, wc, m, start, gstep, &co, u, tmp,
+                                 hosts, &jobs, &nj, ac, &cc);
         } else if (ac) {
             snprintf(ac->note, sizeof ac->note, "out of memory");
         }

@@ -351,8 +351,8 @@ out:
 }
 
 /* GSL's robust fit (bisquare, truncated SVD): for the normal matrices irls() will not trust. */
-static int gsl_fit(double *Xa, double *ya, size_t rows, size_t p, double *b, double *r2,
-                   char *err, size_t errlen)
+static int gsl_fit(double *Xa, double *ya, size_t rows, size_t p, double *b, double *r2, char *err,
+                   size_t errlen)
 {
     gsl_matrix_view X = gsl_matrix_view_array(Xa, rows, p);
     gsl_vector_view y = gsl_vector_view_array(ya, rows);

@@ -27,13 +27,13 @@ typedef struct key {
 
 struct an_site_corr {
     const sc_site_t *cfg;
-    hkey_t *by_id;          /* host ids, sorted */
-    hkey_t *by_channel;     /* hosts with a channel, by channel id then config order */
-    size_t *channel_idx;   /* by_channel's indexes alone, for an_site_corr_hosts_on() */
+    hkey_t *by_id;       /* host ids, sorted */
+    hkey_t *by_channel;  /* hosts with a channel, by channel id then config order */
+    size_t *channel_idx; /* by_channel's indexes alone, for an_site_corr_hosts_on() */
     size_t n_hosts, n_with_channel;
     cr_job_t *jobs;
     size_t n_jobs;
-    size_t *job_off;       /* host k's jobs are job_of[job_off[k] .. job_off[k+1]) */
+    size_t *job_off; /* host k's jobs are job_of[job_off[k] .. job_off[k+1]) */
     size_t *job_of;
 };
 
@@ -114,8 +114,7 @@ void an_site_corr_close(an_site_corr_t *sc)
 }
 
 /* Appends the jobs of one file (jobs_file or slurm_file) to sc->jobs. */
-static int read_jobs(an_site_corr_t *sc, const char *path, const char *tz, char *err,
-                     size_t errlen)
+static int read_jobs(an_site_corr_t *sc, const char *path, const char *tz, char *err, size_t errlen)
 {
     size_t len;
     char *text = wa_file_read(path, DECL_FILE_MAX, &len, err, errlen);
@@ -223,7 +222,7 @@ static int read_flagged(const char *path, const char *tz, an_site_result_t *s, c
         return -1;
     for (size_t k = 0; k < s->n_hosts; k++)
         n_ips += s->hosts[k].n_ips;
-    char (*canon)[INET6_ADDRSTRLEN] = malloc((n_ips ? n_ips : 1) * sizeof *canon);
+    char(*canon)[INET6_ADDRSTRLEN] = malloc((n_ips ? n_ips : 1) * sizeof *canon);
     hkey_t *ips = malloc((n_ips ? n_ips : 1) * sizeof *ips);
     s->flagged = calloc(n ? (size_t)n : 1, sizeof *s->flagged);
     if (!canon || !ips || !s->flagged) {
@@ -259,8 +258,8 @@ static int read_flagged(const char *path, const char *tz, an_site_result_t *s, c
     return 0;
 }
 
-an_site_corr_t *an_site_corr_open(const sc_site_t *cfg, const char *data_dir,
-                                  an_site_result_t *s, char *err, size_t errlen)
+an_site_corr_t *an_site_corr_open(const sc_site_t *cfg, const char *data_dir, an_site_result_t *s,
+                                  char *err, size_t errlen)
 {
     an_site_corr_t *sc = calloc(1, sizeof *sc);
     const char *tz = s->tz[0] ? s->tz : NULL;
@@ -298,8 +297,7 @@ an_site_corr_t *an_site_corr_open(const sc_site_t *cfg, const char *data_dir,
 
     if ((cfg->jobs_file[0] && read_jobs(sc, cfg->jobs_file, tz, err, errlen) < 0) ||
         (cfg->slurm_file[0] && read_jobs(sc, cfg->slurm_file, tz, err, errlen) < 0) ||
-        (cfg->flagged_ips_file[0] &&
-         read_flagged(cfg->flagged_ips_file, tz, s, err, errlen) < 0)) {
+        (cfg->flagged_ips_file[0] && read_flagged(cfg->flagged_ips_file, tz, s, err, errlen) < 0)) {
         int e = errno;
         an_site_corr_close(sc);
         errno = e;
@@ -459,13 +457,14 @@ void an_ip_answer(const an_site_result_t *s, const an_flagged_ip_t *ip, an_ip_an
         return;
     }
     if (c && !c->fitted)
-        snprintf(a->why, sizeof a->why, "nothing found, but its circuit could not be fitted: %.180s",
-                 c->note);
+        snprintf(a->why, sizeof a->why,
+                 "nothing found, but its circuit could not be fitted: %.180s", c->note);
     else if (a->host->read)
         snprintf(a->why, sizeof a->why,
                  "nothing unexplained: the host's load and its circuit's power are ordinary");
     else
-        snprintf(a->why, sizeof a->why, "nothing found on its circuit; the host's utilisation "
-                                        "was not read: %.170s",
+        snprintf(a->why, sizeof a->why,
+                 "nothing found on its circuit; the host's utilisation "
+                 "was not read: %.170s",
                  a->host->note[0] ? a->host->note : "no file");
 }

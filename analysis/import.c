@@ -43,9 +43,12 @@ int an_unit_parse(const char *s, an_unit_t *out)
     static const struct {
         const char *name;
         an_unit_t u;
-    } units[] = {{"kW", AN_UNIT_KW},           {"W", AN_UNIT_W},
-                 {"kWh", AN_UNIT_KWH},         {"Wh", AN_UNIT_WH},
-                 {"%", AN_UNIT_PERCENT},       {"percent", AN_UNIT_PERCENT},
+    } units[] = {{"kW", AN_UNIT_KW},
+                 {"W", AN_UNIT_W},
+                 {"kWh", AN_UNIT_KWH},
+                 {"Wh", AN_UNIT_WH},
+                 {"%", AN_UNIT_PERCENT},
+                 {"percent", AN_UNIT_PERCENT},
                  {"fraction", AN_UNIT_FRACTION}};
     for (size_t i = 0; s && i < sizeof units / sizeof units[0]; i++)
         if (strcasecmp(s, units[i].name) == 0) {
@@ -567,8 +570,9 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
     struct day_cache dc = {0};
     const int util = o->util_source != NULL;
     if (unit != AN_UNIT_AUTO && util != is_util_unit(unit)) {
-        wa_err(err, errlen, util ? "%s: a utilisation is in %% or a fraction, not %s"
-                                 : "%s: %s is a host's utilisation; power is in kW, W, kWh or Wh",
+        wa_err(err, errlen,
+               util ? "%s: a utilisation is in %% or a fraction, not %s"
+                    : "%s: %s is a host's utilisation; power is in kW, W, kWh or Wh",
                name, an_unit_name(unit));
         goto out;
     }
@@ -615,8 +619,9 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
                 }
                 step = 86400 / k;
                 if (unit == AN_UNIT_AUTO) {
-                    wa_err(err, errlen, "%s: a day-per-row file does not say its unit: give --unit %s",
-                           name, util ? "percent or fraction" : "kW, W, kWh or Wh");
+                    wa_err(err, errlen,
+                           "%s: a day-per-row file does not say its unit: give --unit %s", name,
+                           util ? "percent or fraction" : "kW, W, kWh or Wh");
                     goto out;
                 }
             } else {
@@ -659,8 +664,8 @@ int an_import_parse(const char *name, const char *text, size_t len, const an_imp
                 if (unit == AN_UNIT_AUTO) {
                     wa_err(err, errlen,
                            "%s: the unit of column %d%s%s%s is not stated: give --unit %s", name,
-                           col + 1, col < n_header ? " ('" : "",
-                           col < n_header ? header[col] : "", col < n_header ? "')" : "",
+                           col + 1, col < n_header ? " ('" : "", col < n_header ? header[col] : "",
+                           col < n_header ? "')" : "",
                            util ? "percent or fraction" : "kW, W, kWh or Wh");
                     goto out;
                 }
@@ -980,8 +985,9 @@ int an_import_host_file(const char *csv_path, const char *data_dir, const char *
     if (!csv_path || !data_dir || !slash || slash == host_rel || !slash[1] ||
         strchr(slash + 1, '/') || target_k < 0) {
         errno = EINVAL;
-        return wa_err(err, errlen, "import: a CSV file, a data folder, a host as SITE/HOST and "
-                                   "its source (cpu or gpu) are needed");
+        return wa_err(err, errlen,
+                      "import: a CSV file, a data folder, a host as SITE/HOST and "
+                      "its source (cpu or gpu) are needed");
     }
     char rel[PATH_MAX / 2], tmp_rel[PATH_MAX / 2], target[PATH_MAX], tmp_path[PATH_MAX] = "";
     snprintf(rel, sizeof rel, "%.*s/hosts/%s", (int)(slash - host_rel), host_rel, slash + 1);

@@ -77,7 +77,7 @@ typedef struct tail {
     const char *classes;
     const an_corr_t *fit;
     const char *kind, *host, *ip;
-    int64_t seen, onset;      /* 0 = empty */
+    int64_t seen, onset; /* 0 = empty */
     const char *cls;
     double size_w;
     int has_count, count_min, count_max;
@@ -164,8 +164,7 @@ static void correlation_rows(FILE *out, const an_site_result_t *site)
         const an_host_t *h = &site->hosts[k];
         char ips[SC_HOST_IPS_MAX * 47] = "";
         for (size_t a = 0; a < h->n_ips && a < SC_HOST_IPS_MAX; a++)
-            snprintf(ips + strlen(ips), sizeof ips - strlen(ips), "%s%s", a ? " " : "",
-                     h->ips[a]);
+            snprintf(ips + strlen(ips), sizeof ips - strlen(ips), "%s%s", a ? " " : "", h->ips[a]);
         tail_t t = no_tail;
         t.kind = h->source;
         t.host = h->id;

@@ -248,8 +248,8 @@ static void flagged_section(const an_result_t *r, const doc_ops_t *d, FILE *out)
     d->para(out, "For each address network monitoring flagged: the machine and circuit it "
                  "belongs to, how many machines draw the load and since when, and whether it "
                  "looks deliberate, passive (a trojan on someone's computer) or research.");
-    static const char *const head[] = {"Address", "Seen (local)", "Machine", "Circuit",
-                                       "How many",  "Since (local)", "Class", "Why"};
+    static const char *const head[] = {"Address",  "Seen (local)",  "Machine", "Circuit",
+                                       "How many", "Since (local)", "Class",   "Why"};
     d->table(out, head, 8, 1);
     for (size_t s = 0; s < r->n_sites; s++) {
         const an_site_result_t *site = &r->sites[s];
@@ -352,9 +352,9 @@ static void write_doc(const an_result_t *r, const an_report_opts_t *o, const doc
             for (size_t k = 0; k < c->ch.n_findings; k++) {
                 const an_finding_t *fd = &c->ch.findings[k];
                 if (n_findings++ == 0) {
-                    static const char *const fh[] = {"Channel",       "Kind",   "Since (local)",
-                                                     "Size W",        "Units",  "kWh in period",
-                                                     "Status",        "Class"};
+                    static const char *const fh[] = {"Channel", "Kind",  "Since (local)",
+                                                     "Size W",  "Units", "kWh in period",
+                                                     "Status",  "Class"};
                     d->table(out, fh, 8, 1);
                 }
                 char c1[48], c2[48], c3[256], c4[48], c5[160];

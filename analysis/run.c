@@ -651,9 +651,8 @@ int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errle
         }
         /* The hosts and declarations of a config's site (list_from_config keeps its order);
          * a bad row in them stops the run, as a bad config would. */
-        if (o->cfg &&
-            !(sc = an_site_corr_open(&o->cfg->sites[s], o->cfg->storage.data_dir, site, err,
-                                     errlen))) {
+        if (o->cfg && !(sc = an_site_corr_open(&o->cfg->sites[s], o->cfg->storage.data_dir, site,
+                                               err, errlen))) {
             int e = errno;
             an_result_free(out);
             errno = e;

@@ -135,8 +135,8 @@ int cli_import(int argc, char **argv)
     an_import_series_t st;
     if (host) {
         const char *sl = strchr(host, '/');
-        snprintf(where, sizeof where, "%s/%.*s/hosts/%s.rrd (%s)", data,
-                 sl ? (int)(sl - host) : 0, host, sl ? sl + 1 : host, o.util_source);
+        snprintf(where, sizeof where, "%s/%.*s/hosts/%s.rrd (%s)", data, sl ? (int)(sl - host) : 0,
+                 host, sl ? sl + 1 : host, o.util_source);
     } else {
         snprintf(where, sizeof where, "%s/%s.rrd", data, channel);
     }

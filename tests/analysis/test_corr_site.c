@@ -44,7 +44,7 @@
 #define N ((size_t)DAYS * 86400 / STEP)
 /* Monday 2026-11-02 00:00 UTC: weekends are days 5-6, 12-13 and 19-20. */
 #define T0 INT64_C(1793577600)
-#define DAY(d) (T0 + (int64_t)(d) * 86400)
+#define DAY(d) (T0 + (int64_t)(d)*86400)
 #define RIG_FROM (DAY(10) + 10 * 3600)
 #define RIG_W 1200.0
 #define MINING_FROM DAY(9)
@@ -100,7 +100,7 @@ typedef struct host_spec {
     const char *circuit; /* index into the channel rels below */
     int step;            /* of its file; 0 = no file */
     double idle, slope;
-    int gpu;             /* its load is on the GPU (its CPU stays light) */
+    int gpu; /* its load is on the GPU (its CPU stays light) */
 } host_spec_t;
 
 static const host_spec_t hosts[] = {
@@ -141,7 +141,7 @@ static double util(size_t k, int64_t t)
     }
     if (!strcmp(id, "gpu07"))
         return t > GPU07_FROM ? 0.97 + 0.03 * urand()
-                               : (workhours(t) && urand() < 0.5 ? 0.3 + 0.3 * urand() : 0.02);
+                              : (workhours(t) && urand() < 0.5 ? 0.3 + 0.3 * urand() : 0.02);
     if (!strncmp(id, "pc", 2))
         return t > MINING_FROM && !workhours(t) ? 0.95 + 0.05 * urand() : office_day(t);
     if (!strcmp(id, "printer"))
@@ -156,7 +156,7 @@ static void write_files(const char *data)
     if (!st)
         fail_msg("storage_open: %s", err);
     storage_layout_t lay = {.step_s = STEP, .full_days = 30, .no_quality = 1};
-    double (*w)[N] = calloc(NC, sizeof *w);
+    double(*w)[N] = calloc(NC, sizeof *w);
     double *u = malloc(N * sizeof *u);
     assert_non_null(w);
     assert_non_null(u);
@@ -168,8 +168,7 @@ static void write_files(const char *data)
         snprintf(rel, sizeof rel, "campus/hosts/%s", hosts[k].id);
         storage_layout_t hl = lay;
         hl.step_s = hosts[k].step ? hosts[k].step : STEP;
-        if (hosts[k].step &&
-            storage_ensure_host(st, rel, &hl, T0, err, sizeof err) < 0)
+        if (hosts[k].step && storage_ensure_host(st, rel, &hl, T0, err, sizeof err) < 0)
             fail_msg("%s: %s", rel, err);
         /* The file's own step: a coarser file holds the mean over its longer step. */
         size_t per = (size_t)hl.step_s / STEP;
@@ -257,57 +256,58 @@ static void write_declarations(const char *dir)
         }
         /* sacct writes node lists in Slurm's range form. */
         snprintf(line, sizeof line, "%s|li|%s|%s|%s|COMPLETED\n%s.batch||gpu01|%s|%s|X\n",
-                 jobs[j].id,
-                 !strcmp(jobs[j].nodes, "gpu01,gpu02") ? "gpu[01-02]" : jobs[j].nodes, a, b,
-                 jobs[j].id, a, b);
+                 jobs[j].id, !strcmp(jobs[j].nodes, "gpu01,gpu02") ? "gpu[01-02]" : jobs[j].nodes,
+                 a, b, jobs[j].id, a, b);
         strcat(sacct, line);
     }
     write_text(dir, "sacct.txt", sacct);
     write_text(dir, "jobs.txt", sched);
-    write_text(dir, "flagged.csv", "# from the provider's monitoring\n"
-                                   "10.0.1.1,2026-11-15T03:00\n"
-                                   "10.0.2.1,2026-11-16T02:30\n"
-                                   "10.0.3.7,2026-11-14T04:00\n"
-                                   "10.0.4.3,2026-11-14T23:00\n"
-                                   "203.0.113.9,2026-11-15T01:00\n");
+    write_text(dir, "flagged.csv",
+               "# from the provider's monitoring\n"
+               "10.0.1.1,2026-11-15T03:00\n"
+               "10.0.2.1,2026-11-16T02:30\n"
+               "10.0.3.7,2026-11-14T04:00\n"
+               "10.0.4.3,2026-11-14T23:00\n"
+               "203.0.113.9,2026-11-15T01:00\n");
 }
 
 static char *config_text(const char *dir, const char *data)
 {
     char *c = malloc(8192);
     assert_non_null(c);
-    int n = snprintf(c, 8192,
-                     "timezone = \"UTC\";\n"
-                     "storage = { data_dir = \"%s\"; };\n"
-                     "sites = ( { id = \"campus\"; name = \"Engineering\";\n"
-                     "  jobs_file = \"%s/jobs.txt\"; slurm_file = \"%s/sacct.txt\";\n"
-                     "  flagged_ips_file = \"%s/flagged.csv\";\n"
-                     "  buses = ( { id = \"gw\"; tcp = \"127.0.0.1:1502\"; devices = (\n"
-                     "    { id = \"pdu\"; unit = 1; profile = \"netio-powerpdu-8ks\"; channels = (\n"
-                     "      { id = \"o1\"; name = \"GPU research\"; }, { id = \"o2\"; name = "
-                     "\"servers\"; },\n"
-                     "      { id = \"o3\"; name = \"gpu07 and web\"; },\n"
-                     "      { id = \"inlet\"; name = \"PDU inlet\"; } ); },\n"
-                     "    { id = \"dist\"; unit = 2; profile = \"netio-powerpdu-8ks\"; channels = (\n"
-                     "      { id = \"l1\"; name = \"office floor 1\"; } ); } ); } );\n"
-                     "  hosts = (\n",
-                     data, dir, dir, dir);
+    int n =
+        snprintf(c, 8192,
+                 "timezone = \"UTC\";\n"
+                 "storage = { data_dir = \"%s\"; };\n"
+                 "sites = ( { id = \"campus\"; name = \"Engineering\";\n"
+                 "  jobs_file = \"%s/jobs.txt\"; slurm_file = \"%s/sacct.txt\";\n"
+                 "  flagged_ips_file = \"%s/flagged.csv\";\n"
+                 "  buses = ( { id = \"gw\"; tcp = \"127.0.0.1:1502\"; devices = (\n"
+                 "    { id = \"pdu\"; unit = 1; profile = \"netio-powerpdu-8ks\"; channels = (\n"
+                 "      { id = \"o1\"; name = \"GPU research\"; }, { id = \"o2\"; name = "
+                 "\"servers\"; },\n"
+                 "      { id = \"o3\"; name = \"gpu07 and web\"; },\n"
+                 "      { id = \"inlet\"; name = \"PDU inlet\"; } ); },\n"
+                 "    { id = \"dist\"; unit = 2; profile = \"netio-powerpdu-8ks\"; channels = (\n"
+                 "      { id = \"l1\"; name = \"office floor 1\"; } ); } ); } );\n"
+                 "  hosts = (\n",
+                 data, dir, dir, dir);
     for (size_t k = 0; k < NH; k++) {
         const char *ip = !strcmp(hosts[k].id, "gpu01")   ? "10.0.1.1"
                          : !strcmp(hosts[k].id, "srv0")  ? "10.0.2.1"
                          : !strcmp(hosts[k].id, "gpu07") ? "10.0.3.7"
                          : !strcmp(hosts[k].id, "pc2")   ? "10.0.4.3"
                                                          : NULL;
-        const char *role = !strncmp(hosts[k].id, "gpu", 3)  ? "gpu_node"
-                           : !strncmp(hosts[k].id, "pc", 2) ? "office_pc"
+        const char *role = !strncmp(hosts[k].id, "gpu", 3)   ? "gpu_node"
+                           : !strncmp(hosts[k].id, "pc", 2)  ? "office_pc"
                            : !strcmp(hosts[k].id, "printer") ? "other"
                                                              : "server";
         char ips[64] = "";
         if (ip)
             snprintf(ips, sizeof ips, " ips = [ \"%s\" ];", ip);
         n += snprintf(c + n, 8192 - (size_t)n,
-                      "    { id = \"%s\"; channel = \"%s\"; role = \"%s\";%s%s }%s\n",
-                      hosts[k].id, hosts[k].circuit, role, ips,
+                      "    { id = \"%s\"; channel = \"%s\"; role = \"%s\";%s%s }%s\n", hosts[k].id,
+                      hosts[k].circuit, role, ips,
                       !strcmp(hosts[k].id, "gpu07") ? " idle_w = 180.0; max_w = 1080.0;" : "",
                       k + 1 < NH ? "," : "");
     }
@@ -407,8 +407,8 @@ static void print_findings(const an_result_t *r)
         for (size_t k = 0; k < c->ch.n_findings; k++) {
             const an_finding_t *f = &c->ch.findings[k];
             print_message("%s: %s since %s %.0f W [%s] %s: %s\n", c->id, an_kind_name(f->kind),
-                          wa_time_format(f->onset, "UTC", a, sizeof a), f->step_w,
-                          f->explained_by, an_class_name(f->cls), f->cls_why);
+                          wa_time_format(f->onset, "UTC", a, sizeof a), f->step_w, f->explained_by,
+                          an_class_name(f->cls), f->cls_why);
         }
         for (size_t k = 0; c->corr && k < c->corr->n_findings; k++) {
             const an_corr_finding_t *f = &c->corr->findings[k];
@@ -564,8 +564,7 @@ static void check_classes(const struct fx *fx, int corr_step)
         {"10.0.1.1", "gpu01", "campus/pdu/o1", "host_research", AN_CLASS_RESEARCH, 0},
         {"10.0.2.1", "srv0", "campus/pdu/o2", "unexplained_residual", AN_CLASS_DELIBERATE,
          RIG_FROM},
-        {"10.0.3.7", "gpu07", "campus/pdu/o3", "host_full_load", AN_CLASS_DELIBERATE,
-         GPU07_FROM},
+        {"10.0.3.7", "gpu07", "campus/pdu/o3", "host_full_load", AN_CLASS_DELIBERATE, GPU07_FROM},
         {"10.0.4.3", "pc2", "campus/dist/l1", "host_off_hours", AN_CLASS_PASSIVE, 0},
         {"203.0.113.9", "", "", "", AN_CLASS_NONE, 0},
     };
@@ -880,8 +879,9 @@ static void test_bad_declarations(void **state)
     static const struct {
         const char *file, *text, *want;
     } cases[] = {
-        {"sacct.txt", "JobID|User|NodeList|Start|End\n4410|li|gpu[01-02]|2026-11-11|2026-11-21\n"
-                      "4411|li|gpu01|someday|2026-11-21\n",
+        {"sacct.txt",
+         "JobID|User|NodeList|Start|End\n4410|li|gpu[01-02]|2026-11-11|2026-11-21\n"
+         "4411|li|gpu01|someday|2026-11-21\n",
          "sacct.txt:3: Start is not a time"},
         {"sacct.txt", "JobID|User|NodeList|Start|End\n4410|li|gpu[01-|2026-11-11|2026-11-21\n",
          "sacct.txt:2: node list not understood"},
@@ -977,7 +977,8 @@ static void test_import_utilisation(void **state)
         char when[32];
         wa_time_format(t, "UTC", when, sizeof when);
         double c = workhours(t + 900) ? 30 + 40 * urand() : 2 + 2 * urand();
-        double g = t >= MINING_FROM ? 0.97 + 0.03 * urand() : (workhours(t + 900) ? 0.4 * urand() : 0);
+        double g =
+            t >= MINING_FROM ? 0.97 + 0.03 * urand() : (workhours(t + 900) ? 0.4 * urand() : 0);
         fprintf(fc, "%s,%.2f\n", when, c);
         fprintf(fg, "%s,%.4f\n", when, g);
         fprintf(fp, "%s,%.1f\n", when, 150 + 2.0 * c + 700 * g + 10 * (urand() - 0.5));
@@ -992,9 +993,11 @@ static void test_import_utilisation(void **state)
     snprintf(file, sizeof file, "%s/lab/hosts/ws1.rrd", data);
     storage_series_t sc, sg;
     assert_int_equal(storage_fetch(file, "cpu", "AVERAGE", T0, T0 + (int64_t)n * 900, 900, NULL,
-                                   &sc, err, sizeof err), 0);
+                                   &sc, err, sizeof err),
+                     0);
     assert_int_equal(storage_fetch(file, "gpu", "AVERAGE", T0, T0 + (int64_t)n * 900, 900, NULL,
-                                   &sg, err, sizeof err), 0);
+                                   &sg, err, sizeof err),
+                     0);
     size_t known_c = 0, known_g = 0;
     for (size_t i = 0; i < sc.n; i++) {
         if (!isnan(sc.v[i])) {
@@ -1075,10 +1078,13 @@ static void test_import_utilisation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classes),         cmocka_unit_test(test_classes_fine),
+        cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_classes_fine),
         cmocka_unit_test(test_json),
-        cmocka_unit_test(test_csv),             cmocka_unit_test(test_text_and_report),
-        cmocka_unit_test(test_data_folder),     cmocka_unit_test(test_bad_declarations),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_text_and_report),
+        cmocka_unit_test(test_data_folder),
+        cmocka_unit_test(test_bad_declarations),
         cmocka_unit_test(test_import_utilisation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -368,11 +368,10 @@ static void test_flagged_ips(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_research),    cmocka_unit_test(test_hidden_rig),
-        cmocka_unit_test(test_host_mining), cmocka_unit_test(test_office_night),
-        cmocka_unit_test(test_hosts_in_lockstep),
-        cmocka_unit_test(test_stats),       cmocka_unit_test(test_jobs_parse),
-        cmocka_unit_test(test_flagged_ips),
+        cmocka_unit_test(test_research),          cmocka_unit_test(test_hidden_rig),
+        cmocka_unit_test(test_host_mining),       cmocka_unit_test(test_office_night),
+        cmocka_unit_test(test_hosts_in_lockstep), cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_jobs_parse),        cmocka_unit_test(test_flagged_ips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
