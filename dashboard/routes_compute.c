@@ -287,17 +287,19 @@ static enum MHD_Result compute(dash_req_t *r, struct plan *p, const char *chan, 
     if (p->polled)
         ps.start += p->native;
     size_t n = ps.n;
-    double *u = malloc(4 * n * sizeof *u);
+    double *u = malloc(5 * n * sizeof *u);
     if (!u) {
         free(ps.v);
         return dr_error(r, 500, I18N_INTERNAL, "memory");
     }
-    double *tmp = u + n, *ex = u + 2 * n, *res = u + 3 * n;
+    double *tmp = u + n, *ex = u + 2 * n, *res = u + 3 * n, *known_u = u + 4 * n;
     /* The hosts over the power's own steps, which a polled meter's shift may have moved past
      * the window asked for. */
     int64_t end = ps.start + (int64_t)n * ps.step;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         ex[i] = p->idle;
+        known_u[i] = 0;
+    }
     for (size_t k = 0; k < p->nh; k++) {
         for (size_t i = 0; i < n; i++)
             u[i] = NAN;
@@ -312,9 +314,16 @@ static enum MHD_Result compute(dash_req_t *r, struct plan *p, const char *chan, 
             return dr_error(r, 404, I18N_NO_DATA, p->h[k].id);
         }
         for (size_t i = 0; i < n; i++)
-            if (!isnan(u[i]))
+            if (!isnan(u[i])) {
                 ex[i] += p->h[k].slope * u[i];
+                known_u[i] = 1;
+            }
     }
+    /* Where neither the power nor any host is known (past the end of the data), there is
+     * nothing to explain: the idle alone would draw a line no data supports. */
+    for (size_t i = 0; i < n; i++)
+        if (isnan(ps.v[i]) && !known_u[i])
+            ex[i] = NAN;
     for (size_t i = 0; i < n; i++)
         res[i] = ps.v[i] - ex[i]; /* NaN where power is unknown, or without a fit */
     size_t g = (n + (size_t)points - 1) / (size_t)points, m = (n + g - 1) / g, known = 0;

@@ -7,6 +7,8 @@
 
   /* ---- i18n ---- */
   function lang() { return (S.session && S.session.lang) || 'en'; }
+  /* key, or key + '_one' for a count of one where the language has such a form. */
+  function tn(key, n) { return t(n === 1 && window.WA_STRINGS[lang()][key + '_one'] != null ? key + '_one' : key, { n: num(n, 0) }); }
   function t(key, vars) {
     const d = window.WA_STRINGS[lang()] || window.WA_STRINGS.en;
     let s = d[key] != null ? d[key] : (window.WA_STRINGS.en[key] != null ? window.WA_STRINGS.en[key] : key);
@@ -32,6 +34,32 @@
     return Math.abs(w) >= 10000 ? num(w / 1000, 1) + ' ' + t('kw_unit') : num(w, 0) + ' ' + t('w_unit');
   }
 
+  function pct(v) { return v == null || !isFinite(v) ? '—' : num(v * 100, 1) + ' %'; }
+  function unitName(u) { return u === 'host' ? t('units_host') : t('class_' + (u || 'unknown')); }
+  function countText(min, max, unit) {
+    if (!min && !max) return '—';
+    if (unit === 'host' && min === 1 && max === 1) return t('count_host');
+    return t(min === max ? 'count_one' : 'count_range', { min: num(min, 0), max: num(max, 0), unit: unitName(unit) });
+  }
+
+  /* ---- Classes (docs/correlate.md, "Classes") ---- */
+  function lcBadge(c) { return h('span', { class: 'badge lc lc_' + (c || 'none'), 'data-class': c || 'none', text: t('lc_' + (c || 'none')) }); }
+  /* The class's reason.  In English, the analyzer's own words; in Chinese, the reason built
+   * from the finding's facts where its kind has a sentence (a correlation finding), else what
+   * the class means, with the analyzer's words beside it for the record. */
+  function reasonNode(x) {
+    const key = 'why_' + x.kind + '_' + x.load_class;
+    const built = window.WA_STRINGS.en[key] != null
+      ? (x.lead ? t(x.lead) : '') + t(key, { w: watts(x.w), host: x.host || '', jobs: x.explained_by || '' }) : null;
+    if (lang() === 'en' || !x.why) return h('span', { class: 'reason', text: x.why || built || t('lcm_' + (x.load_class || 'none')) });
+    return h('span', { class: 'reason' }, built || t('lcm_' + (x.load_class || 'none')),
+      h('br'), h('small', { class: 'muted analyzer-words' }, t('analyzer_words') + ' ', h('q', { text: x.why })));
+  }
+  function classCell(f) {
+    return h('div', { class: 'class-cell' }, lcBadge(f.load_class), ' ',
+      reasonNode({ kind: f.kind, load_class: f.load_class, why: f.load_class_why, w: f.step_w, host: f.host, explained_by: f.explained_by }));
+  }
+
   /* ---- DOM ---- */
   function h(tag, attrs, ...kids) {
     const e = document.createElement(tag);
@@ -42,7 +70,7 @@
       else if (k === 'text') e.textContent = v;
       else e.setAttribute(k, v === true ? '' : v);
     }
-    for (const c of kids.flat()) if (c != null) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    for (const c of kids.flat(Infinity)) if (c != null) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
     return e;
   }
   function show(...nodes) { const m = main(); m.textContent = ''; for (const n of nodes.flat()) if (n) m.appendChild(n); }
@@ -80,7 +108,8 @@
     const s = S.session;
     if (s && s.user) {
       nav.append(h('a', { href: '#/', text: t('overview') }));
-      if (s.can.findings) nav.append(h('a', { href: '#/findings', text: t('findings'), id: 'nav-findings' }));
+      if (s.can.findings) nav.append(h('a', { href: '#/findings', text: t('findings'), id: 'nav-findings' }),
+        h('a', { href: '#/flagged', text: t('flagged'), id: 'nav-flagged' }));
       if (s.can.report) nav.append(h('a', { href: '#/report', text: t('report'), id: 'nav-report' }));
       if (s.can.users) nav.append(h('a', { href: '#/users', text: t('users') }));
       who.append(h('span', { class: 'user', text: s.user + ' · ' + t('role_' + s.role) }),
@@ -146,8 +175,11 @@
         kpi(t('savings_day'), num(s.savings.kwh_per_day, 1) + ' ' + t('kwh_day'))),
       h('div', { class: 'cols' },
         h('div', {}, h('h3', { text: t('findings_by_kind') }), countList(s.findings.by_kind, 'kind_'),
+          h('h3', { text: t('findings_by_load_class') }), countList(s.findings.by_load_class, 'lc_'),
           h('h3', { text: t('findings_by_class') }), countList(s.findings.by_class, 'class_'),
-          S.session.can.findings ? h('p', {}, h('a', { href: '#/findings' + qs({ site: s.site }), text: t('n_findings', { n: s.findings.total }) })) : null),
+          S.session.can.findings ? h('p', {}, h('a', { href: '#/findings' + qs({ site: s.site }), text: t('n_findings', { n: s.findings.total }) })) : null,
+          S.session.can.findings && s.flagged > 0 ? h('p', {}, h('a', { href: '#/flagged/' + encodeURIComponent(s.site), class: 'flagged-link', text: tn('n_flagged', s.flagged) })) : null,
+          s.hosts > 0 ? h('p', { class: 'muted', text: tn('hosts_n', s.hosts) }) : null),
         h('div', {}, h('h3', { text: t('health') }), healthBox(s.health))),
       h('h3', { text: t('channels') }),
       h('table', { class: 'channels' }, h('tr', {}, ['name', 'role', 'kwh', 'mean_w', 'coverage', 'findings'].map(k => h('th', { text: t(k) }))),
@@ -171,8 +203,10 @@
     const inp = (name, type, label) => h('label', {}, label, h('input', { name, type, value: q[name] || '', step: type === 'number' ? 'any' : null, min: type === 'number' ? 0 : null }));
     const form = h('form', { class: 'filters no-print', id: 'filters' },
       sel('site', sites.sites.map(s => [s.site, s.name || s.site]), t('site')),
-      sel('kind', ['flat_24x7', 'step_up', 'off_hours'].map(k => [k, t('kind_' + k)]), t('kind')),
-      sel('class', ['gpu_rig', 'asic', 'office_pc'].map(k => [k, t('class_' + k)]), t('class')),
+      sel('kind', KINDS.map(k => [k, t('kind_' + k)]), t('kind')),
+      sel('load_class', ['deliberate', 'passive', 'research', 'none'].map(k => [k, t('lc_' + k)]), t('load_class')),
+      sel('class', ['gpu_rig', 'asic', 'office_pc', 'host'].map(k => [k, t('class_' + k)]), t('rig_kind')),
+      sel('source', ['power', 'correlation'].map(k => [k, t('source_' + k)]), t('source')),
       sel('status', ['unexplained', 'active', 'explained'].map(k => [k, t('status_' + k)]), t('status')),
       inp('min_w', 'number', t('min_w')), inp('max_w', 'number', t('max_w')),
       inp('onset_from', 'date', t('onset_from')), inp('onset_to', 'date', t('onset_to')),
@@ -184,16 +218,18 @@
       if (q.sort) { nq.sort = q.sort; nq.order = q.order; }
       location.hash = '#/findings' + qs(nq);
     });
-    const cols = [['site', 'site'], ['channel', 'channel'], ['kind', 'kind'], ['class', 'class'], ['size', 'size'], ['onset', 'onset'], ['kwh', 'excess_kwh'], ['score', 'score']];
+    const cols = [['site', 'site'], ['channel', 'channel'], ['kind', 'kind'], ['load_class', 'load_class'], ['class', 'rig_kind'], ['size', 'size'], ['onset', 'onset'], ['kwh', 'excess_kwh'], ['score', 'score']];
     const head = h('tr', {}, cols.map(([key, label]) => {
       const active = (q.sort || 'onset') === key, desc = (q.order || 'desc') === 'desc';
       const nq = Object.assign({}, q, { sort: key, order: active && desc ? 'asc' : 'desc' });
       return h('th', { 'aria-sort': active ? (desc ? 'descending' : 'ascending') : null },
         h('a', { href: '#/findings' + qs(nq), 'data-sort': key, text: t(label) + (active ? (desc ? ' ▼' : ' ▲') : '') }));
     }), h('th', { text: t('status') }));
-    const rows = list.findings.map(f => h('tr', { class: 'finding-row', 'data-id': f.id },
-      h('td', { text: f.site }), h('td', {}, h('a', { href: '#/finding/' + encodeURIComponent(f.id), class: 'finding-link', text: f.channel_name })),
-      h('td', {}, h('span', { class: 'badge kind_' + f.kind, text: t('kind_' + f.kind) })), h('td', { text: t('class_' + (f.class || 'unknown')) }),
+    const rows = list.findings.map(f => h('tr', { class: 'finding-row', 'data-id': f.id, 'data-source': f.source, 'data-class': f.load_class || 'none' },
+      h('td', { text: f.site }), h('td', {}, h('a', { href: '#/finding/' + encodeURIComponent(f.id), class: 'finding-link', text: f.channel_name }),
+        f.host ? h('small', { class: 'muted', text: ' · ' + f.host }) : null),
+      h('td', {}, h('span', { class: 'badge kind_' + f.kind, text: t('kind_' + f.kind) })),
+      h('td', { title: f.load_class_why || '' }, lcBadge(f.load_class)), h('td', { text: t('class_' + (f.class || 'unknown')) }),
       h('td', { class: 'num', text: watts(f.step_w) }), h('td', { text: date(f.onset, f.tz) }),
       h('td', { class: 'num', text: num(f.excess_kwh, 1) }), h('td', { class: 'num', text: num(f.score, 2) }),
       h('td', { text: statusText(f) })));
@@ -203,6 +239,18 @@
   function statusText(f) {
     if (f.explained_by) return t('explained_by', { what: f.explained_by });
     return t('status_unexplained') + ', ' + (f.active ? t('status_active') : t('status_ended'));
+  }
+  const KINDS = ['flat_24x7', 'step_up', 'off_hours', 'unexplained_residual', 'host_full_load', 'host_off_hours', 'host_research'];
+  /* A compact table of findings (a channel's, a circuit's), each row linking to its evidence. */
+  function findingsTable(list, id) {
+    if (!list.length) return h('p', { class: 'muted', text: t('no_findings') });
+    return h('table', { class: 'findings small', id },
+      h('tr', {}, ['kind', 'load_class', 'onset', 'size', 'how_many', 'status', 'evidence_col'].map(k => h('th', { text: t(k) }))),
+      list.map(f => h('tr', { class: 'finding-row', 'data-id': f.id, 'data-class': f.load_class || 'none' },
+        h('td', {}, h('span', { class: 'badge kind_' + f.kind, text: t('kind_' + f.kind) }), f.host ? ' ' + f.host : ''),
+        h('td', {}, classCell(f)), h('td', { text: date(f.onset, f.tz) }), h('td', { class: 'num', text: watts(f.step_w) }),
+        h('td', { text: countText(f.rigs.min, f.rigs.max, f.rigs.kind) }), h('td', { text: statusText(f) }),
+        h('td', {}, h('a', { href: '#/finding/' + encodeURIComponent(f.id), class: 'evidence-link', text: t('evidence_link') })))));
   }
 
   /* ---- Charts from /api/series ---- */
@@ -229,23 +277,82 @@
     return s;
   }
 
+  /* ---- Power against compute load (/api/compute) ---- */
+  function minutes(sec) { return sec == null ? '—' : num(sec / 60, 0) + ' ' + t('min_unit'); }
+  function fitFacts(fit, tz) {
+    if (!fit.fitted) return h('p', { class: 'muted', id: 'fit-stats', text: t('fit_not', { why: fit.note }) });
+    return h('dl', { class: 'facts', id: 'fit-stats' },
+      h('dt', { text: t('idle_w') }), h('dd', { text: watts(fit.idle_w) }),
+      h('dt', { text: t('r2') }), h('dd', { id: 'fit-r2', text: num(fit.r2, 3) }),
+      h('dt', { text: t('resid_sd') }), h('dd', { text: watts(fit.resid_sd_w) }),
+      h('dt', { text: t('resid_mean') }), h('dd', { text: watts(fit.resid_mean_w) }),
+      h('dt', { text: t('pearson') }), h('dd', { text: num(fit.pearson, 3) }),
+      h('dt', { text: t('spearman') }), h('dd', { text: num(fit.spearman, 3) }),
+      h('dt', { text: t('best_lag') }), h('dd', { text: t('lag_value', { lag: minutes(fit.best_lag_s), r: num(fit.best_lag_r, 3) }) }),
+      h('dt', { text: t('ref_period') }), h('dd', { text: `${date(fit.ref_from, tz)} – ${date(fit.ref_to, tz)}` }),
+      fit.note ? h('dt', { text: t('fit') }) : null, fit.note ? h('dd', { class: 'muted', text: fit.note }) : null);
+  }
+  function hostsTable(fit) {
+    return h('table', { class: 'hosts small', id: 'hosts-table' },
+      h('tr', {}, ['host', 'role', 'slope', 'slope_source', 'mean_util', 'coverage', 'util_source'].map(k => h('th', { text: t(k) }))),
+      fit.hosts.map(x => h('tr', { 'data-host': x.id },
+        h('td', {}, x.id, x.ips.length ? h('small', { class: 'muted', text: ' ' + x.ips.join(', ') }) : null),
+        h('td', { text: x.role }), h('td', { class: 'num', text: watts(x.slope_w) }),
+        h('td', { text: x.slope_w == null ? '—' : t(x.slope_fitted ? 'fitted' : 'declared') }),
+        h('td', { class: 'num', text: pct(x.mean_util) }), h('td', { class: 'num', text: pct(x.coverage) }),
+        h('td', { text: x.read ? x.source : t('not_read') + (x.note ? ': ' + x.note : '') }))));
+  }
+  /* The two charts (measured against explained, and the residual with its threshold), the
+   * fit's statistics and the hosts' table, into box. */
+  async function computeSection(box, channel, from, to, markers) {
+    const hp = h('div', { class: 'chart-host', id: 'compute-power' }), hr = h('div', { class: 'chart-host', id: 'compute-residual' });
+    const stats = h('div', {}), hosts = h('div', {});
+    box.append(h('h2', { text: t('compute') }), h('p', { class: 'muted', text: t('compute_hint') }),
+      h('div', { class: 'chart-box' }, h('h3', { text: t('compute_power') }), hp),
+      h('div', { class: 'chart-box' }, h('h3', { text: t('compute_residual') }), hr),
+      h('div', { class: 'cols even' }, h('div', {}, h('h3', { text: t('fit') }), stats), h('div', {}, h('h3', { text: t('hosts_table') }), hosts)));
+    hp.textContent = t('loading');
+    let c;
+    try {
+      c = await api('/api/compute' + qs({ channel, from, to, points: Math.min(2000, Math.max(200, Math.floor(hp.clientWidth || 800))) }));
+    } catch (e) { hp.textContent = ''; hp.appendChild(errorBox(e)); hr.remove(); return null; }
+    const tt = c.power.avg.map((_, i) => c.start + (i + 1) * c.step), fit = c.fit;
+    const shade = fit.fitted ? [{ from: fit.ref_from, to: fit.ref_to, label: t('reference_period'), id: 'ref' }] : [];
+    const common = { t: tt, step: c.step, unit: 'W', tz: c.tz, lang: lang(), emptyText: t('no_series'), markers: markers || [], shade, height: 260 };
+    window.waChart(hp, Object.assign({}, common, { avg: c.power.avg, min: c.power.min, max: c.power.max, lineLabel: t('measured'),
+      lines: [{ v: c.explained.avg, cls: 'chart-line-explained', label: t('explained'), id: 'explained' }],
+      legend: [{ cls: '', label: t('measured') }, { cls: 'chart-line-explained', label: t('explained') }] }));
+    window.waChart(hr, Object.assign({}, common, { avg: c.residual.avg, min: c.residual.min, max: c.residual.max, lineLabel: t('residual_line'),
+      hlines: [{ v: 0, cls: 'chart-zero', id: 'zero' }, { v: fit.threshold_w, cls: 'chart-threshold', id: 'threshold', label: t('threshold_line', { w: watts(fit.threshold_w) }) }] }));
+    hp.setAttribute('data-loaded', '1'); hr.setAttribute('data-loaded', '1');
+    stats.append(fitFacts(fit, c.tz));
+    hosts.append(hostsTable(fit));
+    return c;
+  }
+
   /* ---- One finding ---- */
+  function residualText(f) {
+    if (f.residual_code === 'fitted') return t('residual_fitted', { w: watts(f.residual_w) });
+    if (f.residual_code === 'not_fitted') return t('residual_not_fitted', { why: f.residual_note });
+    return t('residual_no_hosts');
+  }
   async function pageFinding(id) {
     show(h('p', { text: t('loading') }));
     const f = await api('/api/finding' + qs({ id }));
     const c = f.channel_detail, sh = c.shape || {};
-    const rig = f.rigs.min === f.rigs.max ? t('rigs_one', { min: f.rigs.min, kind: t('class_' + f.rigs.kind) })
-      : t('rigs', { min: f.rigs.min, max: f.rigs.max, kind: t('class_' + f.rigs.kind) });
     const facts = h('dl', { class: 'facts' },
       h('dt', { text: t('kind') }), h('dd', {}, h('span', { class: 'badge kind_' + f.kind, text: t('kind_' + f.kind) })),
+      h('dt', { text: t('source') }), h('dd', { text: t('source_' + f.source) }),
+      f.host ? h('dt', { text: t('host') }) : null, f.host ? h('dd', { id: 'host', text: f.host }) : null,
       h('dt', { text: t('onset') }), h('dd', { id: 'onset', text: date(f.onset, f.tz) }),
-      h('dt', { text: t('end') }), h('dd', { text: date(f.end, f.tz) }),
-      h('dt', { text: t('step_size') }), h('dd', { id: 'step-size' }, h('strong', { text: watts(f.step_w) }), ' (' + t('interval95', { lo: watts(f.step_lo_w), hi: watts(f.step_hi_w) }) + ')'),
-      h('dt', { text: t('rig_estimate') }), h('dd', { id: 'rig-estimate', text: rig }),
-      h('dt', { text: t('excess_kwh') }), h('dd', { text: num(f.excess_kwh, 1) + ' ' + t('kwh_unit') }),
-      h('dt', { text: t('score') }), h('dd', { text: num(f.score, 2) }),
+      f.end != null ? h('dt', { text: t('end') }) : null, f.end != null ? h('dd', { text: date(f.end, f.tz) }) : null,
+      h('dt', { text: t('step_size') }), h('dd', { id: 'step-size' }, h('strong', { text: watts(f.step_w) }),
+        f.step_lo_w != null ? ' (' + t('interval95', { lo: watts(f.step_lo_w), hi: watts(f.step_hi_w) }) + ')' : ''),
+      h('dt', { text: t(f.source === 'power' ? 'rig_estimate' : 'how_many') }), h('dd', { id: 'rig-estimate', text: countText(f.rigs.min, f.rigs.max, f.rigs.kind) }),
+      f.excess_kwh != null ? h('dt', { text: t('excess_kwh') }) : null, f.excess_kwh != null ? h('dd', { text: num(f.excess_kwh, 1) + ' ' + t('kwh_unit') }) : null,
+      f.score != null ? h('dt', { text: t('score') }) : null, f.score != null ? h('dd', { text: num(f.score, 2) }) : null,
       h('dt', { text: t('status') }), h('dd', { text: statusText(f) }),
-      h('dt', { text: t('residual') }), h('dd', { text: f.residual_w == null ? t('residual_unknown', { why: f.residual_note }) : watts(f.residual_w) }));
+      h('dt', { text: t('residual') }), h('dd', { id: 'residual', text: residualText(f) }));
     const chartHost = h('div', { class: 'chart-host', id: 'finding-chart' });
     const ev = h('table', { class: 'evidence', id: 'evidence' },
       h('tr', {}, ['metric', 'value', 'threshold', 'passed'].map(k => h('th', { text: t(k) }))),
@@ -254,14 +361,19 @@
         h('td', { class: 'num', text: e.name === 'split_t' ? num(e.value, 0) : sig(e.value, 4) }),
         h('td', { class: 'num', text: e.threshold == null ? '' : e.op + ' ' + sig(e.threshold, 4) }),
         h('td', { text: e.threshold == null ? t('info') : (e.passed ? '✓ ' + t('yes') : '✗ ' + t('no')) }))));
+    const compute = h('section', { id: 'compute' });
     show(h('p', { class: 'crumbs no-print' }, h('a', { href: '#/findings', text: t('findings') }), ' › ', f.site),
       h('h1', {}, t('finding') + ': ', h('a', { href: '#/channel/' + encodeURIComponent(f.channel), text: f.channel_name }), h('small', { text: ' ' + f.channel })),
+      h('div', { class: 'class-box', id: 'load-class' }, h('strong', { text: t('load_class') + ': ' }), classCell(f)),
       h('div', { class: 'cols' }, facts, h('div', { class: 'chart-box' }, h('h3', { text: t('power') }), chartHost)),
-      h('h2', { text: t('evidence') }), ev);
-    await chartSeries(chartHost, f.channel, 'power', c.from, c.data_end, {
-      markers: [{ t: f.onset, label: t('onset_marker') + ' ' + date(f.onset, f.tz), id: 'onset' }],
-      band: sh.near_base_w != null ? { lo: sh.near_base_w, hi: sh.near_peak_w, label: t('base_band', { lo: watts(sh.near_base_w), hi: watts(sh.near_peak_w) }) } : null,
-      title: f.channel_name, height: 300 });
+      h('h2', { text: t('evidence') }), ev, compute);
+    const markers = [{ t: f.onset, label: t('onset_marker') + ' ' + date(f.onset, f.tz), id: 'onset' }];
+    await Promise.all([
+      chartSeries(chartHost, f.channel, 'power', c.from, c.data_end, {
+        markers,
+        band: sh.near_base_w != null ? { lo: sh.near_base_w, hi: sh.near_peak_w, label: t('base_band', { lo: watts(sh.near_base_w), hi: watts(sh.near_peak_w) }) } : null,
+        title: f.channel_name, height: 300 }),
+      f.correlation ? computeSection(compute, f.channel, c.from, c.data_end, markers) : null]);
   }
 
   /* ---- One channel ---- */
@@ -287,13 +399,23 @@
     });
     const box = (title, hid) => h('div', { class: 'chart-box' }, h('h3', { text: title }), h('div', { class: 'chart-host', id: hid }));
     const boxes = [box(t('power'), 'chart-power'), box(t('energy'), 'chart-energy'), box(t('utilisation'), 'chart-util')];
+    const compute = h('section', { id: 'compute' }), found = h('section', { id: 'channel-findings' });
     show(h('h1', {}, c.name, h('small', { text: ' ' + c.id })),
-      h('p', { class: 'muted', text: `${t('kwh')}: ${num(c.kwh, 1)} ${t('kwh_unit')} · ${t('mean_w')}: ${watts(c.mean_w)} · ${t('coverage')}: ${num(c.coverage * 100, 1)} %` }),
-      picker, boxes);
+      h('p', { class: 'muted', text: `${t('kwh')}: ${num(c.kwh, 1)} ${t('kwh_unit')} · ${t('mean_w')}: ${watts(c.mean_w)} · ${t('coverage')}: ${num(c.coverage * 100, 1)} %` +
+        (c.hosts ? ' · ' + tn('hosts_n', c.hosts) : '') }),
+      picker, boxes, found, compute);
+    /* A manager sees what was found here, each with its class; anyone sees the compute load. */
+    const here = S.session.can.findings ? await api('/api/findings' + qs({ channel: id, sort: 'onset', order: 'asc' })) : null;
+    if (here) found.append(h('h2', { text: t('circuit_findings') }), findingsTable(here.findings, 'channel-findings-table'));
+    /* One marker per onset, naming every unexplained finding that starts there. */
+    const at = new Map();
+    for (const f of here ? here.findings : []) if (!f.explained_by) at.set(f.onset, (at.get(f.onset) || new Set()).add(t('kind_' + f.kind)));
+    const markers = [...at].map(([ts, kinds]) => ({ t: ts, label: [...kinds].join(', '), id: 'onset' }));
     await Promise.all([
       chartSeries(document.getElementById('chart-power'), id, 'power', from, to, { title: c.name }),
-      chartSeries(document.getElementById('chart-energy'), id, 'energy', from, to, {}),
-      chartSeries(document.getElementById('chart-util'), id, 'util', from, to, { optional: true })]);
+      chartSeries(document.getElementById('chart-energy'), id, 'energy', from, to, { optional: true }),
+      chartSeries(document.getElementById('chart-util'), id, 'util', from, to, { optional: true }),
+      c.hosts ? computeSection(compute, id, from, to, markers) : null]);
   }
   function tzOff(ts, tz) {
     const p = new Intl.DateTimeFormat('en-US', { timeZone: tz || undefined, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
@@ -357,10 +479,77 @@
             h('th', { text: t('excess_kwh') + ' (' + t('kwh_unit') + ')' }), h('th', { text: t('kwh_day') }), h('th', { text: t('kgce_day') }),
             h('th', { text: t('tce_year') }), h('th', { text: t('tco2_year') }), cost ? h('th', { text: t('cost_year') }) : null),
           r.sites.map(s => row(s.name || s.site, s)), row(t('site_total'), Object.assign({ from: r.from, to: r.to, tz: 'UTC' }, r.total))),
+        classSummary(r),
         h('h2', { text: t('method') }), h('p', { text: t('method_text') }),
         h('h2', { text: t('sources') }),
         h('ul', {}, h('li', { text: r.factors.name }), h('li', { text: t('factor_kgce', { v: r.factors.kgce_per_kwh }) }),
           h('li', { text: t('factor_kgco2', { v: r.factors.kgco2_per_kwh }) }), h('li', { class: 'source', text: r.factors.source }))));
+  }
+
+  /* ---- Flagged addresses of a site: the inspectors' three questions ---- */
+  async function pageFlagged(site) {
+    show(h('p', { text: t('loading') }));
+    const sites = await api('/api/sites');
+    if (!site) site = ((sites.sites.find(x => x.flagged > 0) || sites.sites[0]) || {}).site;
+    if (!site) return show(h('h1', { text: t('flagged') }), h('p', { class: 'muted', text: t('no_flagged') }));
+    const fl = await api('/api/flagged' + qs({ site }));
+    const st = fl.sites[0], tz = st.tz;
+    const picker = h('p', { class: 'site-picker no-print' }, h('strong', { text: t('choose_site') + ': ' }),
+      sites.sites.map(x => [x.site === site ? h('strong', { text: x.name || x.site }) : h('a', { href: '#/flagged/' + encodeURIComponent(x.site), text: x.name || x.site }),
+        h('small', { class: 'muted', text: ` (${x.flagged}) ` })]));
+    const rows = st.flagged.map(x => {
+      const a = x.answer;
+      const machine = x.mapped ? [h('strong', { text: x.host }), h('small', { class: 'muted', text: ' ' + x.role })]
+        : [h('span', { class: 'badge unmapped', text: t('unmapped') }), h('br'), h('small', { class: 'muted', text: t('unmapped_why') })];
+      const circuit = x.channel ? h('a', { href: '#/channel/' + encodeURIComponent(x.channel), class: 'circuit-link', text: x.channel_name || x.channel })
+        : h('span', { class: 'muted', text: x.mapped ? t('circuit_unknown') : '—' });
+      const found = a.kind ? [h('span', { class: 'badge kind_' + a.kind, text: t('kind_' + a.kind) }), ' ', watts(a.w)]
+        : h('span', { class: 'muted', text: x.mapped ? t('nothing_found') : '—' });
+      /* A residual on the address's circuit: the host itself is ordinary, its circuit is not. */
+      const lead = a.kind === 'unexplained_residual' ? 'answer_residual_lead' : null;
+      const rests = x.findings.find(f => f.id === a.finding);
+      const reason = x.mapped ? reasonNode({ kind: a.kind, load_class: a.load_class, why: a.why, w: a.w, host: x.host, lead, explained_by: rests && rests.explained_by })
+        : h('span', { class: 'muted', text: '—' });
+      return h('tr', { class: 'flagged-row', 'data-ip': x.ip, 'data-class': a.load_class || 'none' },
+        h('td', {}, h('code', { text: x.ip })), h('td', { text: date(x.seen, tz) }), h('td', {}, machine), h('td', {}, circuit),
+        h('td', {}, found), h('td', { text: a.since != null ? date(a.since, tz) : '—' }),
+        h('td', { text: a.kind ? countText(a.count_min, a.count_max, a.unit) : '—' }),
+        h('td', {}, a.load_class ? lcBadge(a.load_class) : null, ' ', reason),
+        h('td', {}, a.finding ? h('a', { href: '#/finding/' + encodeURIComponent(a.finding), class: 'evidence-link', text: t('evidence_link') }) : '—'));
+    });
+    const details = st.flagged.filter(x => x.findings.length).map(x => h('details', { class: 'circuit-findings', 'data-ip': x.ip },
+      h('summary', { text: `${x.ip} · ` + t('all_on_circuit', { circuit: x.channel_name || x.channel }) }),
+      findingsTable(x.findings.map(f => Object.assign({ tz }, f)))));
+    show(h('h1', { text: t('flagged_title', { site: st.name || st.site }) }), picker,
+      h('p', { class: 'muted', text: t('flagged_hint') }),
+      h('p', { class: 'muted', text: [tn('hosts_n', st.hosts), tn('jobs_n', st.jobs), tn('n_flagged', st.flagged.length)].join(' · ') }),
+      st.flagged.length ? h('table', { class: 'flagged', id: 'flagged-table' },
+        h('tr', {}, ['address', 'seen', 'machine', 'circuit', 'found', 'since', 'how_many', 'load_class', 'evidence_col'].map(k => h('th', { text: t(k) }))), rows)
+        : h('p', { class: 'muted', text: t('no_flagged') }),
+      details);
+  }
+
+  /* The report's findings with their class: research (declared jobs) is explained and never a
+   * saving; what is in the saving is what the analyzer counts (unexplained, still running). */
+  function classSummary(r) {
+    const rows = [];
+    let research = 0;
+    for (const s of r.sites) for (const c of s.channels || []) for (const f of c.findings || []) {
+      if (f.class === 'research') research++;
+      const saving = f.explained_by ? t('in_saving_explained', { what: f.explained_by })
+        : !f.active ? t('in_saving_ended')
+          : t('in_saving_yes') + (c.role === 'total' && c.parts_cover ? ' (' + t('in_saving_parts') + ')' : '');
+      rows.push(h('tr', { class: 'class-row', 'data-class': f.class || 'none', 'data-saving': f.explained_by ? 'explained' : f.active ? 'yes' : 'ended' },
+        h('td', { text: s.name || s.site }), h('td', { text: c.name || c.id }), h('td', { text: t('kind_' + f.kind) }),
+        h('td', { text: date(f.onset, s.tz) }), h('td', { class: 'num', text: watts(f.step_w) }),
+        h('td', {}, classCell({ kind: f.kind, load_class: f.class, load_class_why: f.class_why, step_w: f.step_w, explained_by: f.explained_by })),
+        h('td', { text: saving })));
+    }
+    return h('section', { id: 'class-summary' }, h('h2', { text: t('class_summary') }),
+      rows.length ? h('table', { class: 'figures', id: 'class-table' },
+        h('tr', {}, ['site', 'channel', 'kind', 'since', 'size', 'load_class', 'in_saving'].map(k => h('th', { text: t(k) }))), rows)
+        : h('p', { text: t('no_findings') }),
+      h('p', { class: 'note', id: 'class-note', text: t('class_note') + (research ? ' ' + t('n_research', { n: research }) : '') }));
   }
 
   async function pageUsers() {
@@ -384,6 +573,7 @@
       if (path.startsWith('/finding/')) return await pageFinding(decodeURIComponent(path.slice(9)));
       if (path.startsWith('/channel/')) return await pageChannel(decodeURIComponent(path.slice(9)), q);
       if (path === '/report') return await pageReport(q);
+      if (path === '/flagged' || path.startsWith('/flagged/')) return await pageFlagged(decodeURIComponent(path.slice(9)));
       if (path === '/users') return await pageUsers();
       show(errorBox(new Error(path)));
     } catch (e) {

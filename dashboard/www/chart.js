@@ -1,8 +1,13 @@
 /* A small SVG time-series chart, written for this project (no library).
  *
  *   waChart(el, {t, avg, min, max, unit, tz, lang, markers: [{t, label}],
- *                band: {lo, hi, label}, height, title})
+ *                band: {lo, hi, label}, height, title,
+ *                lines: [{v, cls, label}], hlines: [{v, cls, label}],
+ *                shade: [{from, to, label}], legend: [{cls, label}], lineLabel})
  *
+ * lines are more series on the same steps as avg (drawn the same way, each with its class);
+ * hlines are levels across the plot (a threshold, zero); shade marks a span of time (a fit's
+ * reference period); legend names the lines.
  * t[i] is the end of the step whose mean is avg[i] (RRD's convention); null = unknown, and the
  * line breaks there.  min/max, when given, are drawn as the envelope of each point's group, so
  * a spike narrower than a pixel still shows.  Times are labelled in tz and lang.  The values
@@ -63,7 +68,8 @@
   window.waChart = function (host, o) {
     host.textContent = '';
     const W = Math.max(320, host.clientWidth || 800), Hh = o.height || 260;
-    const m = { l: 64, r: 16, t: 14, b: 34 };
+    /* A legend gets its own strip above the plot, clear of markers and labels. */
+    const m = { l: 64, r: 16, t: o.legend && o.legend.length ? 30 : 14, b: 34 };
     const n = o.avg.length;
     let lo = Infinity, hi = -Infinity;
     const upper = o.max || o.avg, lower = o.min || o.avg;
@@ -72,6 +78,13 @@
       if (upper[i] != null && upper[i] > hi) hi = upper[i];
     }
     if (o.band) { lo = Math.min(lo, o.band.lo); hi = Math.max(hi, o.band.hi); }
+    for (const l of o.lines || []) for (let i = 0; i < n; i++) {
+      const v = l.v[i];
+      if (v != null && v < lo) lo = v;
+      if (v != null && v > hi) hi = v;
+    }
+    const known = lo !== Infinity;
+    for (const hl of o.hlines || []) if (known && hl.v != null) { lo = Math.min(lo, hl.v); hi = Math.max(hi, hl.v); }
     const svg = el('svg', { viewBox: `0 0 ${W} ${Hh}`, width: '100%', class: 'chart', role: 'img' }, host);
     if (o.title) el('title', {}, svg).textContent = o.title;
     if (lo === Infinity) {
@@ -97,6 +110,14 @@
       el('line', { x1: X(t), x2: X(t), y1: m.t, y2: Hh - m.b }, g);
       const tx = el('text', { x: X(t), y: Hh - m.b + 16, 'text-anchor': 'middle', class: 'chart-label' }, svg);
       tx.textContent = fmtTime(t, tt.step, o.tz, o.lang);
+    }
+    for (const sh of o.shade || []) {
+      const a = Math.max(t0, sh.from), b = Math.min(t1, sh.to);
+      if (!(b > a)) continue;
+      const sg = el('g', { class: 'chart-shade', 'data-shade': sh.id || 'shade' }, svg);
+      el('rect', { x: X(a), width: Math.max(1, X(b) - X(a)), y: m.t, height: Hh - m.t - m.b }, sg);
+      const sl = el('text', { x: X(a) + 4, y: Hh - m.b - 6, class: 'chart-shade-label' }, sg);
+      sl.textContent = sh.label || '';
     }
     if (o.band) {
       el('rect', { x: m.l, width: W - m.l - m.r, y: Y(o.band.hi), height: Math.max(1, Y(o.band.lo) - Y(o.band.hi)),
@@ -133,7 +154,27 @@
       }
       el('path', { d, class: 'chart-envelope' }, svg);
     }
+    for (const hl of o.hlines || []) {
+      if (hl.v == null || hl.v < y0 || hl.v > y1) continue;
+      const hg = el('g', { class: 'chart-hline ' + (hl.cls || ''), 'data-hline': hl.id || 'level' }, svg);
+      el('line', { x1: m.l, x2: W - m.r, y1: Y(hl.v), y2: Y(hl.v) }, hg);
+      if (hl.label) {
+        const tx = el('text', { x: W - m.r - 4, y: Y(hl.v) - 4, 'text-anchor': 'end', class: 'chart-hline-label' }, hg);
+        tx.textContent = hl.label;
+      }
+    }
     el('path', { d: path(o.avg), class: 'chart-line' }, svg);
+    for (const l of o.lines || []) el('path', { d: path(l.v), class: 'chart-line ' + (l.cls || ''), 'data-line': l.id || 'line' }, svg);
+    if (o.legend && o.legend.length) {
+      const lg = el('g', { class: 'chart-legend' }, svg);
+      let x = m.l + 8;
+      for (const e of o.legend) {
+        el('line', { x1: x, x2: x + 18, y1: 11, y2: 11, class: 'chart-line ' + (e.cls || '') }, lg);
+        const tx = el('text', { x: x + 22, y: 15, class: 'chart-legend-label' }, lg);
+        tx.textContent = e.label;
+        x += 30 + 7 * [...e.label].length * (/[\u3000-\u9fff]/.test(e.label) ? 1.8 : 1);
+      }
+    }
     for (const mk of o.markers || []) {
       if (mk.t < t0 || mk.t > t1) continue;
       const mg = el('g', { class: 'chart-marker', 'data-marker': mk.id || 'marker' }, svg);
@@ -154,8 +195,9 @@
       cursor.setAttribute('visibility', 'visible');
       const v = o.avg[i];
       let s = fmtTime(o.t[i], 0, o.tz, o.lang) + ' ' + new Intl.DateTimeFormat(o.lang, { timeZone: o.tz || undefined, month: 'short', day: 'numeric' }).format(new Date(o.t[i] * 1000)) +
-        ': ' + (v == null ? '—' : fmtNum(v, o.lang, 2) + ' ' + unit);
+        ': ' + (o.lineLabel ? o.lineLabel + ' ' : '') + (v == null ? '—' : fmtNum(v, o.lang, 2) + ' ' + unit);
       if (o.min && o.max && o.min[i] != null) s += ` (${fmtNum(o.min[i], o.lang, 1)} – ${fmtNum(o.max[i], o.lang, 1)})`;
+      for (const l of o.lines || []) if (l.label) s += ` · ${l.label} ` + (l.v[i] == null ? '—' : fmtNum(l.v[i], o.lang, 2) + ' ' + unit);
       tip.textContent = s;
       const right = X(o.t[i]) > W / 2;
       tip.setAttribute('x', X(o.t[i]) + (right ? -6 : 6));

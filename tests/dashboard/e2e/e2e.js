@@ -1,11 +1,15 @@
 // End-to-end test of `wattaudit serve` in Debian's headless Chromium, driven by playwright-core
 // (which never downloads a browser here: executablePath points at /usr/bin/chromium).
 //
-//   node e2e.js WATTAUDIT CONFIG DATA_DIR STATUS_FILE ARTIFACT_DIR
+//   node e2e.js WATTAUDIT CONFIG DATA_DIR STATUS_FILE ARTIFACT_DIR [CORR_CONFIG]
 //
 // Logs in, opens the largest finding and checks its chart and onset marker, switches to
 // Chinese, visits a channel and its range picker, produces the savings report, prints it to
-// PDF and downloads CSV and JSON.  Screenshots and downloads stay in ARTIFACT_DIR.
+// PDF and downloads CSV and JSON.  With CORR_CONFIG (a site with its computers, written by
+// dash_corr_fixture), a second server over it: the flagged addresses and their answers, a
+// finding's and a channel's power against compute load (measured and explained power, the
+// residual and its threshold, the fit and the hosts), both languages, the findings by class
+// and the report's classes.  Screenshots and downloads stay in ARTIFACT_DIR.
 // Exit 77 (ctest SKIP_RETURN_CODE) only when Chromium is missing.
 'use strict';
 const { spawn, execFileSync } = require('child_process');
@@ -13,7 +17,7 @@ const fs = require('fs');
 const path = require('path');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const [wattaudit, config, dataDir, statusFile, outDir] = process.argv.slice(2);
+const [wattaudit, config, dataDir, statusFile, outDir, corrConfig] = process.argv.slice(2);
 if (!outDir) {
   console.error('usage: node e2e.js WATTAUDIT CONFIG DATA_DIR STATUS_FILE ARTIFACT_DIR');
   process.exit(2);
@@ -29,9 +33,17 @@ function check(cond, what) {
   console.log('ok - ' + what);
 }
 
-async function startServer(usersFile) {
-  const args = ['serve', '--config', config, '--data', dataDir, '--status', statusFile,
-    '--users', usersFile, '--port', '0', '--log', path.join(outDir, 'requests.log')];
+// Every string of the pages in both languages (keys of www/i18n.js; "_one" forms are English's).
+function checkStrings() {
+  const vm = require('vm'), ctx = { window: {} };
+  vm.runInNewContext(fs.readFileSync(path.join(__dirname, '../../../dashboard/www/i18n.js'), 'utf8'), ctx);
+  const en = Object.keys(ctx.window.WA_STRINGS.en), zh = Object.keys(ctx.window.WA_STRINGS['zh-CN']);
+  const missing = en.filter(k => !zh.includes(k) && !k.endsWith('_one')).concat(zh.filter(k => !en.includes(k)));
+  check(missing.length === 0, `every string in English and Chinese (${en.length} keys)` + (missing.length ? ': missing ' + missing.join(', ') : ''));
+}
+
+async function startServer(usersFile, args0, log) {
+  const args = args0.concat(['--users', usersFile, '--port', '0', '--log', path.join(outDir, log || 'requests.log')]);
   const p = spawn(wattaudit, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     let buf = '';
@@ -52,7 +64,9 @@ async function main() {
   fs.rmSync(users, { force: true });
   execFileSync(wattaudit, ['useradd', '--users', users, '--role', 'officer', '--lang', 'en', 'olivia'],
     { input: 'e2e-password-1\n' });
-  const { p: server, url } = await startServer(users);
+  checkStrings();
+  const { p: server, url } = await startServer(users, ['serve', '--config', config, '--data', dataDir, '--status', statusFile]);
+  let server2 = null;
   const profile = fs.mkdtempSync('/tmp/wa-e2e-chromium-');
   let browser;
   const consoleErrors = [];
@@ -153,13 +167,98 @@ async function main() {
       const text = fs.readFileSync(file, 'utf8');
       check(test(text), `the ${name} download is what it says (${dl.suggestedFilename()})`);
     }
+    if (corrConfig) server2 = await corrPages(page, shot);
     check(consoleErrors.length === 0, 'no script or content-security errors: ' + consoleErrors.join('; '));
     console.log('screenshots and downloads in ' + outDir);
   } finally {
     if (browser) await browser.close();
     server.kill('SIGTERM');
+    if (server2) server2.kill('SIGTERM');
     fs.rmSync(profile, { recursive: true, force: true });
   }
+}
+
+// The site with its computers, on a second server (its own users file and login).
+async function corrPages(page, shot) {
+  const users = path.join(outDir, 'users-corr');
+  fs.rmSync(users, { force: true });
+  execFileSync(wattaudit, ['useradd', '--users', users, '--role', 'officer', '--lang', 'en', 'inspector'],
+    { input: 'e2e-password-2\n' });
+  const { p, url } = await startServer(users, ['serve', '--config', corrConfig, '--status', ''], 'requests-corr.log');
+  await page.emulateMedia({ media: 'screen' });
+  await page.goto(url);
+  await page.waitForSelector('#login-form');
+  await page.fill('#user', 'inspector');
+  await page.fill('#password', 'e2e-password-2');
+  await page.click('#login-submit');
+  await page.waitForSelector('.card.site');
+  check(/5/.test(await page.textContent('.flagged-link')), 'the overview links to the site\'s 5 flagged addresses');
+
+  // Flagged addresses: every one answered, the unmapped one too, each linked to its evidence.
+  await page.click('.flagged-link');
+  await page.waitForSelector('#flagged-table');
+  const rows = await page.$$('#flagged-table .flagged-row');
+  check(rows.length === 5, `the flagged-addresses page lists all 5 addresses (${rows.length})`);
+  const cls = async ip => page.getAttribute(`#flagged-table tr[data-ip="${ip}"]`, 'data-class');
+  check(await cls('10.0.2.1') === 'deliberate' && await cls('10.0.3.7') === 'deliberate' &&
+    await cls('10.0.4.2') === 'passive' && await cls('10.0.1.1') === 'research',
+  'each mapped address has its class: the hidden rig and the GPU node deliberate, the office PC passive, the research node research');
+  check(await page.$('#flagged-table tr[data-ip="203.0.113.9"] .badge.unmapped') !== null, 'the address no host has is listed as unmapped');
+  check((await page.$$('#flagged-table .evidence-link')).length === 4, 'each answered address links to its evidence');
+  await shot('08-flagged');
+
+  // The hidden rig's evidence: its residual against the compute load of the server it hides behind.
+  await page.click('#flagged-table tr[data-ip="10.0.2.1"] .evidence-link');
+  await page.waitForSelector('#compute-residual[data-loaded] svg');
+  check((await page.textContent('#load-class')).includes('deliberate'), 'the finding shows its class with its reason');
+  check(await page.$('#compute-power [data-line="explained"]') !== null, 'measured power is drawn against explained power');
+  check(await page.$('#compute-residual [data-hline="threshold"] line') !== null, 'the residual is drawn with its threshold');
+  check(await page.$('#compute-power [data-shade="ref"]') !== null, 'the fit\'s reference period is shaded');
+  const mk = await page.$('#compute-residual [data-marker="onset"] line');
+  const fr = await page.$eval('#compute-residual .chart-frame', r => [+r.getAttribute('x'), +r.getAttribute('width')]);
+  const mx = +(await mk.getAttribute('x1'));
+  check(mx > fr[0] && mx < fr[0] + fr[1], 'the onset marker lies inside the residual chart');
+  check(await page.$('#hosts-table tr[data-host="srv0"]') !== null && (await page.textContent('#fit-stats')).includes('R²'),
+    'the hosts\' table and the fit\'s statistics are shown');
+  await shot('09-finding-residual');
+
+  // The office floor's channel page: its PCs, their passive load, the compute-load charts.
+  await page.goto(url + '#/channel/' + encodeURIComponent('lab/dist/l1'));
+  await page.waitForSelector('#compute-residual[data-loaded] svg');
+  await page.waitForSelector('#channel-findings-table');
+  check((await page.$$('#hosts-table tr[data-host]')).length === 3, 'the channel page lists its 3 hosts');
+  check((await page.$$('#channel-findings-table tr[data-class="passive"]')).length >= 3, 'the channel\'s findings are passive, with their reason');
+  check(await page.$('#compute-power svg .chart-legend') !== null, 'the compute-load chart has its legend');
+  await shot('10-channel-compute');
+
+  // In Chinese.
+  await page.click('#lang-toggle');
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  await page.waitForSelector('#compute-residual[data-loaded] svg');
+  check((await page.textContent('#compute')).includes('功率对照计算负载'), 'the compute-load section is in Chinese');
+  await shot('11-channel-compute-zh');
+  await page.click('#nav-flagged');
+  await page.waitForSelector('#flagged-table');
+  const zh = await page.textContent('#flagged-table');
+  check(zh.includes('未对应') && zh.includes('木马') && zh.includes('科研'), 'the flagged addresses and their classes are in Chinese');
+  await shot('12-flagged-zh');
+
+  // Findings by class: research only, every row research.
+  await page.goto(url + '#/findings?load_class=research');
+  await page.waitForSelector('#findings-table');
+  const rs = await page.$$eval('#findings-table .finding-row', r => r.map(x => x.getAttribute('data-class')));
+  check(rs.length >= 3 && rs.every(c => c === 'research'), `the findings filter by class (${rs.length} research findings)`);
+
+  // The report: each finding with its class; research is explained, not a saving.
+  await page.click('#nav-report');
+  await page.waitForSelector('#report-form');
+  await page.click('#produce');
+  await page.waitForSelector('#class-table');
+  check(await page.$('#class-table tr[data-class="research"][data-saving="explained"]') !== null &&
+    await page.$('#class-table tr[data-class="research"][data-saving="yes"]') === null, 'the report marks research as explained, not a saving');
+  check((await page.textContent('#class-note')).includes('科研'), 'the report says research loads are not savings');
+  await shot('13-report-classes-zh');
+  return p;
 }
 
 main().catch(e => { console.error('FAIL: ' + (e.stack || e)); process.exit(1); });
