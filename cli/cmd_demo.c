@@ -2,9 +2,11 @@
  * wattaudit demo: the main job on the built-in simulated site.
  *
  * The simulator serves the site's meters and PDUs on loopback (Modbus TCP, and RTU on a
- * pseudo-terminal); the real collector polls them over those sockets on a stepped clock that
- * both share, so weeks of data pass in seconds; then each channel's kWh is read back from its
- * RRD file and set beside the simulator's ground truth.
+ * pseudo-terminal) and its hosts' node and DCGM exporters (HTTP); the real collector polls and
+ * scrapes them over those sockets on a stepped clock that both share, so weeks of data pass in
+ * seconds; then each channel's kWh is read back from its RRD file and set beside the
+ * simulator's ground truth, and the analyzer sets the power against the hosts' load, the
+ * Slurm jobs and the flagged addresses.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -56,10 +58,39 @@ static int free_port(void)
     return port;
 }
 
-/* Points the site's buses, storage and status at the demo folder. */
+/* Moves a loopback exporter URL's port to a free one: the same port in the config, the same
+ * new port (hosts share a listener; the URL's path tells them apart).  moved[] pairs old and
+ * new ports; *n_moved counts them.  0, or -1 when no port is free or the URL is too long. */
+#define DEMO_PORTS_MAX 64
+static int move_exporter(char *url, size_t len, int moved[][2], size_t *n_moved)
+{
+    static const char prefix[] = "http://127.0.0.1:";
+    char rest[SC_PATH_MAX], *end;
+    long port;
+    int to = -1;
+    if (strncmp(url, prefix, sizeof prefix - 1) != 0)
+        return 0; /* another machine's, or no port: the simulator does not serve it */
+    port = strtol(url + sizeof prefix - 1, &end, 10);
+    if (end == url + sizeof prefix - 1)
+        return 0;
+    for (size_t i = 0; i < *n_moved && to < 0; i++)
+        if (moved[i][0] == (int)port)
+            to = moved[i][1];
+    if (to < 0) {
+        if (*n_moved == DEMO_PORTS_MAX || (to = free_port()) < 0)
+            return -1;
+        moved[*n_moved][0] = (int)port;
+        moved[(*n_moved)++][1] = to;
+    }
+    wa_strlcpy(rest, end, sizeof rest);
+    return snprintf(url, len, "%s%d%s", prefix, to, rest) < (int)len ? 0 : -1;
+}
+
+/* Points the site's buses, hosts' exporters, storage and status at the demo folder. */
 static int relocate(siteconf_t *cfg, const char *dir)
 {
-    int tty = 0;
+    int tty = 0, moved[DEMO_PORTS_MAX][2];
+    size_t n_moved = 0;
     snprintf(cfg->storage.data_dir, sizeof cfg->storage.data_dir, "%s/data", dir);
     snprintf(cfg->status_file, sizeof cfg->status_file, "%s/status.json", dir);
     cfg->storage.rrdcached[0] = '\0';
@@ -77,24 +108,116 @@ static int relocate(siteconf_t *cfg, const char *dir)
                 bus->inter_frame_ms = 0;
             }
         }
+    for (size_t s = 0; s < cfg->n_sites; s++)
+        for (size_t h = 0; h < cfg->sites[s].n_hosts; h++) {
+            sc_host_t *host = &cfg->sites[s].hosts[h];
+            if (move_exporter(host->exporter, sizeof host->exporter, moved, &n_moved) != 0 ||
+                move_exporter(host->gpu_exporter, sizeof host->gpu_exporter, moved,
+                              &n_moved) != 0)
+                return -1;
+        }
     return 0;
 }
 
-static void shift_story(siteconf_t *cfg, int64_t by)
+static void shift_span(int64_t *from, int64_t *to, int64_t by)
 {
-    for (size_t s = 0; s < cfg->n_sites; s++)
-        for (size_t b = 0; b < cfg->sites[s].n_buses; b++)
-            for (size_t d = 0; d < cfg->sites[s].buses[b].n_devices; d++) {
-                sc_device_t *dev = &cfg->sites[s].buses[b].devices[d];
-                for (size_t c = 0; c < dev->n_channels; c++)
-                    for (size_t l = 0; l < dev->channels[c].sim.n_loads; l++) {
-                        sc_load_t *ld = &dev->channels[c].sim.loads[l];
-                        if (ld->from != INT64_MIN)
-                            ld->from += by;
-                        if (ld->to != INT64_MAX)
-                            ld->to += by;
-                    }
+    if (*from != INT64_MIN)
+        *from += by;
+    if (*to != INT64_MAX)
+        *to += by;
+}
+
+/* Copies the text of src to dst with every time in it ("2026-10-23T09:00[:00]", the form of
+ * sacct --parsable2 and of the flagged addresses' file) moved by `by` seconds, local time in
+ * tz.  0, or -1 with the reason in err. */
+static int shift_file(const char *src, const char *dst, const char *tz, int64_t by, char *err,
+                      size_t errlen)
+{
+    size_t len, cap;
+    char *in = wa_file_read(src, 16u << 20, &len, err, errlen), *out;
+    size_t o = 0;
+    int rc;
+    if (!in)
+        return -1;
+    cap = len + len / 2 + 64; /* a time keeps its length: room to spare */
+    if (!(out = malloc(cap))) {
+        free(in);
+        return wa_err(err, errlen, "%s: out of memory", src);
+    }
+    for (size_t i = 0; i < len;) {
+        /* YYYY-MM-DDTHH:MM, and :SS if there */
+        static const char shape[] = "dddd-dd-ddTdd:dd";
+        size_t k = 0, n;
+        while (k < sizeof shape - 1 && i + k < len &&
+               (shape[k] == 'd' ? in[i + k] >= '0' && in[i + k] <= '9' : in[i + k] == shape[k]))
+            k++;
+        if (k < sizeof shape - 1 || (i > 0 && in[i - 1] >= '0' && in[i - 1] <= '9')) {
+            out[o++] = in[i++];
+            continue;
+        }
+        n = k;
+        if (i + n + 2 < len && in[i + n] == ':' && in[i + n + 1] >= '0' && in[i + n + 1] <= '9' &&
+            in[i + n + 2] >= '0' && in[i + n + 2] <= '9')
+            n += 3;
+        char stamp[24];
+        int64_t t;
+        struct tm tm;
+        memcpy(stamp, in + i, n);
+        stamp[n] = '\0';
+        if (wa_time_parse(stamp, tz, &t) != 0 || wa_time_local(t + by, tz, &tm) != 0) {
+            memcpy(out + o, in + i, n);
+        } else {
+            char moved[24];
+            strftime(moved, sizeof moved, n > 16 ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%dT%H:%M", &tm);
+            memcpy(out + o, moved, n);
+        }
+        o += n;
+        i += n;
+    }
+    rc = wa_file_write_atomic(dst, out, o, err, errlen);
+    free(out);
+    free(in);
+    return rc;
+}
+
+/* Moves the scenario's story by `by` seconds: the simulated loads, the declared loads, and
+ * the job and flagged-address files (copied into dir, moved, and pointed at). */
+static int shift_story(siteconf_t *cfg, int64_t by, const char *dir, char *err, size_t errlen)
+{
+    for (size_t s = 0; s < cfg->n_sites; s++) {
+        sc_site_t *site = &cfg->sites[s];
+        char *const files[] = {site->jobs_file, site->slurm_file, site->flagged_ips_file};
+        for (size_t b = 0; b < site->n_buses; b++)
+            for (size_t d = 0; d < site->buses[b].n_devices; d++) {
+                sc_device_t *dev = &site->buses[b].devices[d];
+                for (size_t c = 0; c < dev->n_channels; c++) {
+                    sc_channel_t *ch = &dev->channels[c];
+                    for (size_t l = 0; l < ch->sim.n_loads; l++)
+                        shift_span(&ch->sim.loads[l].from, &ch->sim.loads[l].to, by);
+                    for (size_t k = 0; k < ch->n_declared; k++)
+                        shift_span(&ch->declared[k].from, &ch->declared[k].to, by);
+                }
             }
+        for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+            char dst[SC_PATH_MAX];
+            const char *base;
+            if (!files[f][0])
+                continue;
+            base = strrchr(files[f], '/') ? strrchr(files[f], '/') + 1 : files[f];
+            if (snprintf(dst, sizeof dst, "%s/%s-%s", dir, site->id, base) >= (int)sizeof dst)
+                return wa_err(err, errlen, "%s: path too long", dst);
+            if (shift_file(files[f], dst, site->timezone, by, err, errlen) != 0) {
+                if (errno != ENOENT)
+                    return -1;
+                /* An installed demo without the files beside its config still runs. */
+                fprintf(stderr, "wattaudit demo: %s; going on without it\n", err);
+                files[f][0] = '\0';
+                continue;
+            }
+            wa_strlcpy(files[f], dst, SC_PATH_MAX);
+        }
+    }
+    return 0;
 }
 
 static int wait_file(const char *path, int ms)
@@ -355,7 +478,10 @@ int cli_demo(int argc, char **argv)
         int64_t weeks = (from - cfg->sim_start + 302400) / 604800;
         if (from - cfg->sim_start + 302400 < 0)
             weeks--;
-        shift_story(cfg, weeks * 604800);
+        if (shift_story(cfg, weeks * 604800, dir, err, sizeof err) != 0) {
+            fprintf(stderr, "wattaudit demo: %s\n", err);
+            goto out;
+        }
     }
     snprintf(clock_path, sizeof clock_path, "%s/clock", dir);
     snprintf(ready, sizeof ready, "%s/sim.ready", dir);
@@ -383,8 +509,14 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "wattaudit demo: simulator did not start: %s\n", st.err);
         goto out;
     }
-    printf("Simulated site from %s: %zu devices; collecting %d days of data over loopback...\n",
-           config, siteconf_count_devices(cfg), days);
+    {
+        size_t hosts = 0;
+        for (size_t i = 0; i < cfg->n_sites; i++)
+            hosts += cfg->sites[i].n_hosts;
+        printf("Simulated site from %s: %zu devices and %zu hosts; collecting %d days of data "
+               "over loopback...\n",
+               config, siteconf_count_devices(cfg), hosts, days);
+    }
     fflush(stdout);
     memset(&co, 0, sizeof co);
     co.log = &log;
@@ -411,6 +543,13 @@ int cli_demo(int argc, char **argv)
                (unsigned long long)d->ok, (unsigned long long)d->errors,
                (unsigned long long)d->rejected, d->quarantined ? ", quarantined" : "",
                d->last_error[0] ? "; last error: " : "", d->last_error);
+    }
+    for (size_t i = 0; i < res.n_hosts; i++) {
+        const collect_host_status_t *h = &res.hosts[i];
+        printf("  %s/hosts/%s: %llu scrapes, %llu ok, %llu errors%s%s\n", h->site, h->host,
+               (unsigned long long)h->scrapes, (unsigned long long)h->ok,
+               (unsigned long long)h->errors, h->last_error[0] ? "; last error: " : "",
+               h->last_error);
     }
     rc = analyse(cfg, dir, from, now);
     if (rc == 0 && !no_serve && !*stop)
