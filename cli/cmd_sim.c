@@ -1,4 +1,5 @@
-/* wattaudit sim: serve a site config's buses as simulated meters until SIGTERM or SIGINT. */
+/* wattaudit sim: serve a site config's buses as simulated meters, and its hosts' exporters on
+ * loopback, until SIGTERM or SIGINT. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -14,13 +15,15 @@ static void usage(FILE *out)
 {
     fputs("usage: wattaudit sim --config FILE [--profiles DIR]... [--clock FILE]\n"
           "                     [--energy-origin TIME] [--ready FILE] [-v]\n"
-          "  --config FILE         site config whose buses and devices are simulated\n"
+          "  --config FILE         site config whose buses and devices are simulated, and\n"
+          "                        whose hosts' loopback exporter URLs are served\n"
           "  --profiles DIR        profile folder (repeatable); default: the built-in folder\n"
           "                        and the config's profile_dirs\n"
           "  --clock FILE          shared clock file made by the collector; default: real time\n"
           "  --energy-origin TIME  where energy registers start counting; default: start time\n"
-          "  --ready FILE          written once every bus is served (one line per bus)\n"
-          "  -v                    log each bus and the final counts\n",
+          "  --ready FILE          written once everything is served (a line per bus and\n"
+          "                        exporter)\n"
+          "  -v                    log each bus and exporter and the final counts\n",
           out);
 }
 
