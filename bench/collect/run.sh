@@ -2,13 +2,14 @@
 # The collection benchmark: wattaudit's collector against Debian's collectd (modbus plugin
 # writing RRD files), same simulated meters, same interval, one run; see bench/README.md.
 #
-#   bench/collect/run.sh [--channels "100 1000"] [--duration 40] [--short 10] [--interval 2]
+#   bench/collect/run.sh [--channels "100 1000"] [--duration 90] [--warm 20] [--interval 2]
 #                        [--cache DURATION+10] [--only wattaudit|collectd] [--keep] [--build DIR]
 #
 # For each channel count N it starts a farm of simulated Modbus TCP gateways (20-outlet PDUs,
 # 5 per gateway, 127.0.0.1 ports 27000..), writes a wattaudit site config and the equivalent
 # collectd.conf, and measures four configurations in turn, each in a run of `duration` seconds
-# and one of `short` seconds (the difference is the steady-state cost, without start and stop):
+# whose CPU is read `warm` seconds in and again just before the stop (between the two: the
+# running cost, without start-up; after the second: the stop, where the caches write):
 #   wattaudit direct      wattaudit collect writing with librrd
 #   wattaudit rrdcached   the same through a real rrdcached started for the run
 #   collectd rrdtool      collectd -f, modbus + rrdtool plugin with its cache
@@ -23,8 +24,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/build-bench"
 channels="100 1000"
-duration=40
-short=10
+duration=90
+warm=20
 cache=""
 interval=2
 only=""""
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --channels) channels=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
-    --short) short=$2; shift 2 ;;
+    --warm) warm=$2; shift 2 ;;
     --interval) interval=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
@@ -50,6 +51,10 @@ done
 # The caches hold values a little longer than a run, so that each file is written exactly once
 # per run, at the stop, with every value of the run (bench/README.md).
 [ -n "$cache" ] || cache=$((duration + 10))
+if [ "$warm" -lt 1 ] || [ "$warm" -ge "$duration" ]; then
+  echo "run.sh: --warm must be at least 1 and less than --duration" >&2
+  exit 2
+fi
 for n in $channels; do
   if [ $((n % per_pdu)) -ne 0 ] || [ "$n" -le 0 ] || [ "$n" -gt $((per_pdu * per_gw * 100)) ]; then
     echo "run.sh: channel counts must be multiples of $per_pdu up to $((per_pdu * per_gw * 100))" >&2
@@ -322,9 +327,13 @@ warm_up() { # tool n dir: creates every file with an unmeasured run
   echo "   $tool: $n files created in $((SECONDS - t0)) s (warm-up, not measured)"
 }
 
-# measure tool mode n dir seconds: appends one line to $tmp/results
+mark_cpu() { # file line: the cpu_s of the line-th mark of a runmeter OUT.mark
+  awk -v l="$2" 'NR == l { print $2 }' "$1"
+}
+
+# measure tool mode n dir: one run of $duration seconds; appends one line to $tmp/results
 measure() {
-  local tool=$1 mode=$2 n=$3 dir=$4 secs=$5 tag="$1-$2-$5s" pid cached_pid=""
+  local tool=$1 mode=$2 n=$3 dir=$4 tag="$1-$2" pid cached_pid=""
   local data="$dir/data"; [ "$tool" = collectd ] && data="$dir/rrd"
   settle
   if [ "$mode" = rrdcached ]; then start_rrdcached "$tag" "$dir"; fi
@@ -334,10 +343,14 @@ measure() {
   "$bin/wa_bench_runmeter" "$dir/$tag.ru" -- "${cmd[@]}" >"$dir/$tag.log" 2>&1 &
   pid=$!
   started+=("$pid")
-  sleep "$secs"
+  # The first mark ends start-up (loading, connecting, reading every file's last update); the
+  # second comes just before the stop.  Between them: the running cost.
+  sleep "$warm"
+  kill -USR1 "$pid"
+  [ -z "$cached_pid" ] || kill -USR1 "$cached_pid"
+  local ta; ta=$(date +%s)
+  sleep $((duration - warm))
   local t1; t1=$(date +%s)
-  # Split the cost at the stop: what follows is start-up's opposite (final flushes, and the
-  # caches writing what they held), see bench/README.md.
   kill -USR1 "$pid"
   [ -z "$cached_pid" ] || kill -USR1 "$cached_pid"
   sleep 0.5
@@ -352,37 +365,39 @@ measure() {
     echo "run.sh: $tag exited with status $rc; its log:" >&2
     tail -20 "$dir/$tag.log" >&2
   fi
-  local cpu_c rss_c cpu_d=0 rss_d=0 run_c run_d=0
-  run_c=$(field "$dir/$tag.ru.mark" cpu_s)
+  local cpu_c rss_c cpu_d=0 rss_d=0 ma mb da=0 db=0
+  ma=$(mark_cpu "$dir/$tag.ru.mark" 1); mb=$(mark_cpu "$dir/$tag.ru.mark" 2)
   cpu_c=$(awk '{ printf "%.3f", $4 + $6 }' "$dir/$tag.ru")
   rss_c=$(field "$dir/$tag.ru" maxrss_kb)
   if [ -n "$cached_pid" ]; then
     cpu_d=$(awk '{ printf "%.3f", $4 + $6 }' "$dir/$tag.rrdcached.ru")
     rss_d=$(field "$dir/$tag.rrdcached.ru" maxrss_kb)
-    run_d=$(field "$dir/$tag.rrdcached.ru.mark" cpu_s)
+    da=$(mark_cpu "$dir/$tag.rrdcached.ru.mark" 1); db=$(mark_cpu "$dir/$tag.rrdcached.ru.mark" 2)
   fi
-  local counted values files
+  local counted values files between
   counted=$("$bin/wa_bench_rrdcount" "$data" "$interval" "$t0" "$t1" 2>"$dir/$tag.count.err" || true)
   values=$(echo "$counted" | awk '{ print $4 }')
   files=$(echo "$counted" | awk '{ print $2 }')
+  between=$("$bin/wa_bench_rrdcount" "$data" "$interval" "$ta" "$t1" 2>>"$dir/$tag.count.err" | awk '{ print $4 }' || true)
   local req polls
   req=$(($(field "$dir/$tag.farm1" requests) - $(field "$dir/$tag.farm0" requests)))
   polls=$(($(field "$dir/$tag.farm1" at_zero) - $(field "$dir/$tag.farm0" at_zero)))
   local exc=$(($(field "$dir/$tag.farm1" exceptions) - $(field "$dir/$tag.farm0" exceptions)))
   local conns=$(($(field "$dir/$tag.farm1" connections) - $(field "$dir/$tag.farm0" connections)))
   # tool mode n seconds cpu_collector cpu_daemon rss_collector_kb rss_daemon_kb values files
-  # requests device_polls exceptions connections stop_seconds cpu_collector_before_stop
-  # cpu_daemon_before_stop
-  echo "$tool $mode $n $secs $cpu_c $cpu_d $rss_c $rss_d ${values:-0} ${files:-0} $req $polls $exc $conns $stop_s $run_c $run_d" >>"$tmp/results"
-  printf '   %-10s %-9s %3d s: cpu %6.2f s + daemon %5.2f s, %7d values in %d files, %d requests for %d device polls, stop %d s\n' \
-    "$tool" "$mode" "$secs" "$cpu_c" "$cpu_d" "${values:-0}" "${files:-0}" "$req" "$polls" "$stop_s"
+  # requests device_polls exceptions connections stop_seconds collector_mark1 collector_mark2
+  # daemon_mark1 daemon_mark2 values_between_marks
+  echo "$tool $mode $n $duration $cpu_c $cpu_d $rss_c $rss_d ${values:-0} ${files:-0} $req $polls $exc $conns $stop_s ${ma:-0} ${mb:-0} ${da:-0} ${db:-0} ${between:-0}" >>"$tmp/results"
+  printf '   %-10s %-9s %3d s: cpu %6.2f s + daemon %5.2f s (%.3f s + %.3f s between the marks), %7d values in %d files (%d between), %d requests for %d device polls, stop %d s\n' \
+    "$tool" "$mode" "$duration" "$cpu_c" "$cpu_d" "$(awk -v a="${ma:-0}" -v b="${mb:-0}" 'BEGIN { print b - a }')" \
+    "$(awk -v a="$da" -v b="$db" 'BEGIN { print b - a }')" "${values:-0}" "${files:-0}" "${between:-0}" "$req" "$polls" "$stop_s"
 }
 
 # ---------------------------------------------------------------------------------------------
 
 gen_profile "$tmp/profiles"
 : >"$tmp/results"
-echo "== interval $interval s, runs of $short s and $duration s per configuration, cache/rrdcached -w $cache s, temp $tmp"
+echo "== interval $interval s, one run of $duration s per configuration (CPU marked at $warm s and before the stop), cache/rrdcached -w $cache s, temp $tmp"
 for n in $channels; do
   gws=$(n_gws "$n")
   echo "== $n channels: $(n_pdus "$n") PDUs x $per_pdu outlets on $gws gateways (127.0.0.1:$port0..$((port0 + gws - 1)))"
@@ -402,8 +417,7 @@ for n in $channels; do
     mv "$nd/wa/site.conf" "$nd/wa/site-rrdcached.conf"
     warm_up wattaudit "$n" "$nd/wa"
     for m in direct rrdcached; do
-      [ "$short" -gt 0 ] && measure wattaudit "$m" "$n" "$nd/wa" "$short"
-      measure wattaudit "$m" "$n" "$nd/wa" "$duration"
+      measure wattaudit "$m" "$n" "$nd/wa"
     done
     [ "$keep" = 1 ] || rm -rf "$nd/wa/data"
   fi
@@ -412,8 +426,7 @@ for n in $channels; do
     gen_cd_conf "$n" "$nd/cd" rrdcached "$nd/cd/rrdcached.sock"
     warm_up collectd "$n" "$nd/cd"
     for m in rrdtool rrdcached; do
-      [ "$short" -gt 0 ] && measure collectd "$m" "$n" "$nd/cd" "$short"
-      measure collectd "$m" "$n" "$nd/cd" "$duration"
+      measure collectd "$m" "$n" "$nd/cd"
     done
     [ "$keep" = 1 ] || rm -rf "$nd/cd/rrd"
   fi
@@ -421,4 +434,4 @@ for n in $channels; do
 done
 
 echo
-awk -v interval="$interval" -v duration="$duration" -v short="$short" -f "$(dirname "$0")/report.awk" "$tmp/results"
+awk -v interval="$interval" -v duration="$duration" -v warm="$warm" -f "$(dirname "$0")/report.awk" "$tmp/results"

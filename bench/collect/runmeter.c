@@ -4,10 +4,10 @@
  *   wa_bench_runmeter OUT -- COMMAND [ARGS...]
  *
  * Starts COMMAND as a child, forwards SIGTERM and SIGINT to it, and when it ends writes one
- * line to OUT: "pid P utime_s U stime_s S maxrss_kb M status X".  On SIGUSR1 it writes the
- * child's CPU time so far to OUT.mark ("cpu_s C"), read from the child's CPU-time clock
- * (clock_getcpuclockid), so that a caller can split a run's cost at a moment, e.g. just before
- * it asks the child to stop.  The times and the peak
+ * line to OUT: "pid P utime_s U stime_s S maxrss_kb M status X".  On each SIGUSR1 it appends
+ * the child's CPU time so far to OUT.mark ("cpu_s C"), read from the child's CPU-time clock
+ * (clock_getcpuclockid), so that a caller can split a run's cost at moments: after start-up,
+ * and just before it asks the child to stop.  The times and the peak
  * resident set come from wait4()'s rusage, which covers every thread the child ever had,
  * including threads that exited before it; /proc sampling would miss those.  Exits with the
  * child's status (128+signal when it was killed).
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Writes the child's CPU time so far to OUT.mark; 0, or -1 with errno. */
+/* Appends the child's CPU time so far to OUT.mark; 0, or -1 with errno. */
 static int mark(const char *out, pid_t child)
 {
     clockid_t cid;
@@ -40,7 +40,7 @@ static int mark(const char *out, pid_t child)
         errno = ENAMETOOLONG;
         return -1;
     }
-    FILE *o = fopen(path, "w");
+    FILE *o = fopen(path, "a");
     if (!o)
         return -1;
     fprintf(o, "cpu_s %.6f\n", (double)ts.tv_sec + ts.tv_nsec / 1e9);
