@@ -112,6 +112,11 @@ static int child(const char *config, const char *from, const char *to)
                 const an_finding_t *f = &c->ch.findings[k];
                 if ((unsigned)f->kind < 3 && (unsigned)f->cls < 4)
                     pf[f->kind][f->cls][f->explained_by[0] != '\0']++;
+                printf("pd %s %s %s from %" PRId64 ", %.0f W%s%s: %s\n", c->id,
+                       an_kind_name(f->kind),
+                       f->cls == AN_CLASS_NONE ? "unclassed" : an_class_name(f->cls), f->onset,
+                       f->step_w, f->explained_by[0] ? ", explained by " : "", f->explained_by,
+                       f->cls_why);
             }
             if (!c->corr)
                 continue;
@@ -152,6 +157,8 @@ typedef struct run {
     size_t pf[3][4][2];
     cfind_t *cf;
     size_t n_cf;
+    char *pd;       /* the power findings, a line each */
+    size_t pd_len;
 } run_t;
 
 /* Runs one analysis in a child process; its output parsed into *r.  0, or -1. */
@@ -193,6 +200,14 @@ static int measure(const char *config, int64_t from, int64_t to, run_t *r)
         } else if (sscanf(line, "pf %d %d %d %zu", &k, &c, &e, &n) == 4 && k >= 0 && k < 3 &&
                    c >= 0 && c < 4 && e >= 0 && e < 2) {
             r->pf[k][c][e] = n;
+        } else if (strncmp(line, "pd ", 3) == 0) {
+            size_t l = strlen(line + 3);
+            char *p = realloc(r->pd, r->pd_len + l + 1);
+            if (p) {
+                memcpy(p + r->pd_len, line + 3, l + 1);
+                r->pd = p;
+                r->pd_len += l;
+            }
         } else if (r->cf && r->n_cf < CF_MAX && strncmp(line, "cf ", 3) == 0) {
             cfind_t *x = &r->cf[r->n_cf];
             if (sscanf(line, "cf %255s %31s %15s %63s %" SCNd64 " %lf", x->channel, x->kind,
@@ -355,6 +370,13 @@ static void report_findings(const run_t *plain, const run_t *corr)
                    by[AN_CLASS_RESEARCH], expl);
         }
     }
+    printf("\nthe power findings with the hosts, each with its class and why:\n");
+    for (const char *p = corr->pd; p && *p;) {
+        const char *e = strchr(p, '\n');
+        int l = e ? (int)(e - p) : (int)strlen(p);
+        printf("  %.*s\n", l, p);
+        p += l + (e ? 1 : 0);
+    }
     static const char *const ck[] = {"unexplained_residual", "host_full_load", "host_off_hours",
                                      "host_research"};
     printf("\ncorrelation findings by kind and class:\n  %-22s %11s %8s %9s %6s\n", "kind",
@@ -429,6 +451,7 @@ int main(int argc, char **argv)
             if (measure(conf[side], from, to, &warm) < 0 || measure(conf[side], from, to, r) < 0)
                 return 1;
             free(warm.cf);
+            free(warm.pd);
             printf("  %s %.2f s (collect %.2f + JSON %.2f, cpu %.2f s; warm-up %.2f s)",
                    side_name[side], r->coll_w + r->write_w, r->coll_w, r->write_w,
                    r->coll_c + r->write_c, warm.coll_w + warm.write_w);
@@ -485,8 +508,10 @@ int main(int argc, char **argv)
     report_findings(&runs[0][rounds - 1], last);
     report_truth(last, truth, nt);
     for (int side = 0; side < 2; side++) {
-        for (int k = 0; k < rounds; k++)
+        for (int k = 0; k < rounds; k++) {
             free(runs[side][k].cf);
+            free(runs[side][k].pd);
+        }
     }
     free(truth);
     return ratio <= TARGET ? 0 : 1;
