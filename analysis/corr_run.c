@@ -241,9 +241,8 @@ static void classify(const circ_t *x, const an_corr_t *ac, const an_channel_t *c
     if (dh < ATTRIB_SHARE * dw) {
         for (size_t i = 0; i < ac->n_findings; i++)
             if (ac->findings[i].kind == AN_CORR_RESIDUAL) {
-                snprintf(why, sizeof why, "no monitored host accounts for it: %.150s",
-                         ac->findings[i].why);
-                set_class(f, ac->findings[i].cls, why);
+                /* The residual's own words say that no host accounts for it. */
+                set_class(f, ac->findings[i].cls, ac->findings[i].why);
                 return;
             }
         class_by_shape(f, level ? "; it was there in the reference period, so the fit cannot "
