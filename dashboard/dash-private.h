@@ -255,6 +255,20 @@ const char *dr_arg(dash_req_t *r, const char *name);
 /* Sets (id) or clears (NULL) the session cookie on the response to come. */
 void dr_session_cookie(dash_req_t *r, const char *id);
 
+/* ---- jbuf.c: JSON of long number arrays, written directly ---- */
+
+typedef struct jbuf {
+    char *p; /* NUL-terminated; the caller frees (or hands it to dr_send_owned) */
+    size_t len, cap;
+    int oom; /* set when a growth failed; later writes do nothing */
+} jbuf_t;
+void jb_put(jbuf_t *b, const char *s, size_t n);
+void jb_puts(jbuf_t *b, const char *s);
+/* v to 9 significant digits, or null when not finite. */
+void jb_num(jbuf_t *b, double v);
+/* "name":[v0,v1,...] */
+void jb_array(jbuf_t *b, const char *name, const double *v, size_t n);
+
 /* ---- routes_*.c ---- */
 
 typedef enum MHD_Result (*dash_route_fn)(dash_req_t *r);

@@ -219,24 +219,11 @@ static void plan_free(struct plan *p)
     cJSON_Delete(p->fit);
 }
 
-/* v to 9 significant digits, as /api/series writes its values: every value a meter register
- * or RRD holds comes through as read, and cJSON then prints the short form. */
-static cJSON *num9(double v)
+/* Groups of g values: the mean of the known ones, their min and max, into avg, mn, mx (m
+ * each).  Counts the known values into *known. */
+static void group(const double *v, size_t n, size_t g, size_t m, double *avg, double *mn,
+                  double *mx, size_t *known)
 {
-    char s[40];
-    if (!isfinite(v))
-        return cJSON_CreateNull();
-    snprintf(s, sizeof s, "%.9g", v);
-    return cJSON_CreateNumber(strtod(s, NULL));
-}
-
-/* Groups of g values: the mean of the known ones, and with extremes their min and max. */
-static cJSON *grouped(const double *v, size_t n, size_t g, size_t m, int extremes, size_t *known)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON *avg = cJSON_AddArrayToObject(o, "avg");
-    cJSON *mn = g > 1 && extremes ? cJSON_AddArrayToObject(o, "min") : NULL;
-    cJSON *mx = g > 1 && extremes ? cJSON_AddArrayToObject(o, "max") : NULL;
     for (size_t j = 0; j < m; j++) {
         double sum = 0, lo = INFINITY, hi = -INFINITY;
         size_t k = 0;
@@ -247,15 +234,32 @@ static cJSON *grouped(const double *v, size_t n, size_t g, size_t m, int extreme
                 lo = v[i] < lo ? v[i] : lo;
                 hi = v[i] > hi ? v[i] : hi;
             }
-        if (known)
-            *known += k;
-        cJSON_AddItemToArray(avg, num9(k ? sum / (double)k : NAN));
-        if (mn) {
-            cJSON_AddItemToArray(mn, num9(k ? lo : NAN));
-            cJSON_AddItemToArray(mx, num9(k ? hi : NAN));
-        }
+        *known += k;
+        avg[j] = k ? sum / (double)k : NAN;
+        mn[j] = k ? lo : NAN;
+        mx[j] = k ? hi : NAN;
     }
-    return o;
+}
+
+/* ,"name":{"avg":[...]} with "min" and "max" when values were grouped and extremes wanted. */
+static void put_group(jbuf_t *b, const char *name, const double *v, size_t n, size_t g, size_t m,
+                      int extremes, double *tmp, size_t *known)
+{
+    size_t k = 0;
+    group(v, n, g, m, tmp, tmp + m, tmp + 2 * m, &k);
+    if (known)
+        *known = k;
+    jb_puts(b, ",\"");
+    jb_puts(b, name);
+    jb_puts(b, "\":{");
+    jb_array(b, "avg", tmp, m);
+    if (g > 1 && extremes) {
+        jb_put(b, ",", 1);
+        jb_array(b, "min", tmp + m, m);
+        jb_put(b, ",", 1);
+        jb_array(b, "max", tmp + 2 * m, m);
+    }
+    jb_put(b, "}", 1);
 }
 
 static time_t newest(const struct plan *p)
@@ -327,29 +331,37 @@ static enum MHD_Result compute(dash_req_t *r, struct plan *p, const char *chan, 
     for (size_t i = 0; i < n; i++)
         res[i] = ps.v[i] - ex[i]; /* NaN where power is unknown, or without a fit */
     size_t g = (n + (size_t)points - 1) / (size_t)points, m = (n + g - 1) / g, known = 0;
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "channel", chan);
-    cJSON_AddStringToObject(j, "tz", p->tz);
-    cJSON_AddStringToObject(j, "unit", "W");
-    cJSON_AddNumberToObject(j, "from", (double)p->from);
-    cJSON_AddNumberToObject(j, "to", (double)p->to);
-    cJSON_AddNumberToObject(j, "start", (double)ps.start);
-    cJSON_AddNumberToObject(j, "step", (double)ps.step * (double)g);
-    cJSON_AddNumberToObject(j, "rrd_step", ps.step);
-    cJSON_AddNumberToObject(j, "n", (double)m);
-    cJSON_AddBoolToObject(j, "polled", p->polled);
-    cJSON_AddItemToObject(j, "power", grouped(ps.v, n, g, m, 1, &known));
-    cJSON_AddNumberToObject(j, "known", (double)known);
-    cJSON_AddItemToObject(j, "explained", grouped(ex, n, g, m, 0, NULL));
-    cJSON_AddItemToObject(j, "residual", grouped(res, n, g, m, 1, NULL));
-    cJSON_AddItemToObject(j, "fit", p->fit);
-    p->fit = NULL;
+    double *gr = malloc(3 * m * sizeof *gr);
+    char *fit = cJSON_PrintUnformatted(p->fit);
+    jbuf_t b = {0};
+    char head[1024];
+    /* The channel id is checked ([A-Za-z0-9._-/]) and the zone cleaned (plan_of): neither
+     * needs escaping. */
+    snprintf(head, sizeof head,
+             "{\"channel\":\"%s\",\"tz\":\"%s\",\"unit\":\"W\",\"from\":%lld,\"to\":%lld,"
+             "\"start\":%lld,\"step\":%lld,\"rrd_step\":%d,\"n\":%zu,\"polled\":%s",
+             chan, p->tz, (long long)p->from, (long long)p->to, (long long)ps.start,
+             (long long)ps.step * (long long)g, ps.step, m, p->polled ? "true" : "false");
+    jb_puts(&b, head);
+    if (gr && fit) {
+        put_group(&b, "power", ps.v, n, g, m, 1, gr, &known);
+        put_group(&b, "explained", ex, n, g, m, 0, gr, NULL);
+        put_group(&b, "residual", res, n, g, m, 1, gr, NULL);
+        snprintf(head, sizeof head, ",\"known\":%zu,\"fit\":", known);
+        jb_puts(&b, head);
+        jb_puts(&b, fit);
+        jb_put(&b, "}", 1);
+    }
+    int oom = !gr || !fit || b.oom;
+    free(gr);
+    free(fit);
     free(u);
     free(ps.v);
-    char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (!text)
+    if (oom) {
+        free(b.p);
         return dr_error(r, 500, I18N_INTERNAL, "memory");
+    }
+    char *text = b.p;
     size_t len = strlen(text);
     char key[512];
     snprintf(key, sizeof key, "compute|%s|%lld|%lld|%ld|%llu", chan, (long long)p->from,

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dashboard/dash-private.h"
@@ -130,7 +131,18 @@ enum MHD_Result rt_flagged(dash_req_t *r)
         return dr_error(r, 400, I18N_BAD_PARAM, "site");
     if (ip && (strlen(ip) >= 46 || !ip_bytes(ip, bytes)))
         return dr_error(r, 400, I18N_BAD_PARAM, "ip");
+    /* The answers change only with the analysis: served from the response cache, keyed by its
+     * generation and the request (site and ip are checked above; ip is at most 45 bytes). */
     dd_snap_t *s = dd_acquire(r->d->data);
+    char key[160];
+    size_t len;
+    snprintf(key, sizeof key, "flagged|%llu|%s|%s", (unsigned long long)s->gen, site ? site : "",
+             ip ? ip : "");
+    char *cached = dd_cache_get(r->d->data, key, 0, &len);
+    if (cached) {
+        dd_release(r->d->data, s);
+        return dr_send_owned(r, 200, "application/json; charset=utf-8", cached, len, NULL);
+    }
     int site_found = 0, ip_found = 0;
     cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "sites");
     for (size_t i = 0; i < s->r.n_sites; i++) {
@@ -162,5 +174,10 @@ enum MHD_Result rt_flagged(dash_req_t *r)
         cJSON_Delete(j);
         return dr_error(r, 404, I18N_NO_SUCH_ADDRESS, ip);
     }
-    return dr_json(r, 200, j);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text)
+        return dr_error(r, 500, I18N_INTERNAL, "memory");
+    dd_cache_put(r->d->data, key, 0, text, strlen(text));
+    return dr_send_owned(r, 200, "application/json; charset=utf-8", text, strlen(text), NULL);
 }

@@ -21,65 +21,12 @@ static const struct {
     {"pf", ""},     {"frequency", "Hz"}, {"util", "%"},
 };
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static void put_num(struct buf *b, double v)
-{
-    char s[40];
-    /* 9 significant digits: every value a meter register or RRD holds comes through as read. */
-    int n = isfinite(v) ? snprintf(s, sizeof s, "%.9g", v) : snprintf(s, sizeof s, "null");
-    put(b, s, (size_t)n);
-}
-
-static void put_array(struct buf *b, const char *name, const double *v, size_t n)
-{
-    puts_(b, ",\"");
-    puts_(b, name);
-    puts_(b, "\":[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            put(b, ",", 1);
-        put_num(b, v[i]);
-    }
-    put(b, "]", 1);
-}
-
-static void json_str(struct buf *b, const char *s)
+static void json_str(jbuf_t *b, const char *s)
 {
     /* Ids are checked ([A-Za-z0-9._-/]); nothing in them needs escaping. */
-    put(b, "\"", 1);
-    puts_(b, s);
-    put(b, "\"", 1);
+    jb_put(b, "\"", 1);
+    jb_puts(b, s);
+    jb_put(b, "\"", 1);
 }
 
 enum MHD_Result rt_series(dash_req_t *r)
@@ -170,24 +117,27 @@ enum MHD_Result rt_series(dash_req_t *r)
         mn[g] = known ? lo : NAN;
         mx[g] = known ? hi : NAN;
     }
-    struct buf b = {0};
+    jbuf_t b = {0};
     char head[256];
-    puts_(&b, "{\"channel\":");
+    jb_puts(&b, "{\"channel\":");
     json_str(&b, chan);
-    puts_(&b, ",\"ds\":");
+    jb_puts(&b, ",\"ds\":");
     json_str(&b, ds);
     snprintf(head, sizeof head,
              ",\"unit\":\"%s\",\"tz\":\"%s\",\"from\":%lld,\"to\":%lld,\"start\":%lld,"
              "\"step\":%lld,\"rrd_step\":%d,\"n\":%zu,\"known\":%zu",
              unit, tz, (long long)from, (long long)to, (long long)ser.start,
              (long long)ser.step * (long long)group, ser.step, m, n_known);
-    puts_(&b, head);
-    put_array(&b, "avg", avg, m);
+    jb_puts(&b, head);
+    jb_put(&b, ",", 1);
+    jb_array(&b, "avg", avg, m);
     if (group > 1) {
-        put_array(&b, "min", mn, m);
-        put_array(&b, "max", mx, m);
+        jb_put(&b, ",", 1);
+        jb_array(&b, "min", mn, m);
+        jb_put(&b, ",", 1);
+        jb_array(&b, "max", mx, m);
     }
-    put(&b, "}", 1);
+    jb_put(&b, "}", 1);
     free(avg);
     free(ser.v);
     if (b.oom) {

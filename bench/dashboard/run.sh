@@ -6,8 +6,12 @@
 #
 #   bench/dashboard/run.sh [--build DIR] [--demo DIR] [--duration S] [--rounds N]
 #                          [--connections N] [--threads N] [--port P] [--keep]
+#                          [--config FILE [--data DIR]] [--url PATH]...
 #
 # --demo DIR: a `wattaudit demo --dir DIR` folder to serve (default: made here, 28 days).
+# --config FILE: serve this site config instead (its own data folder, or --data DIR), e.g. the
+#   lab site with its computers that tests/dashboard's dash_corr_fixture writes.
+# --url PATH: a request to measure (repeatable) instead of the overview, a series and the page.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
@@ -19,6 +23,9 @@ conns=8
 threads=1
 port=27080
 keep=0
+config=""
+data=""
+urls_dyn=()
 while (($#)); do
     case $1 in
     --build) build=$2; shift 2 ;;
@@ -29,7 +36,10 @@ while (($#)); do
     --threads) threads=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    *) echo "usage: $0 [--build DIR] [--demo DIR] [--duration S] [--rounds N] [--connections N] [--threads N] [--port P] [--keep]" >&2; exit 2 ;;
+    --config) config=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --url) urls_dyn+=("$2"); shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--demo DIR] [--duration S] [--rounds N] [--connections N] [--threads N] [--port P] [--keep] [--config FILE [--data DIR]] [--url PATH]..." >&2; exit 2 ;;
     esac
 done
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 1; }
@@ -46,15 +56,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ -z $demo ]]; then
-    demo=$work/demo
-    echo "bench: simulating 28 days of the demo site (about a minute)"
-    "$wa" demo --dir "$demo" --days 28 >/dev/null
+if [[ -n $config ]]; then
+    site=(--config "$config" --status "")
+    [[ -n $data ]] && site+=(--data "$data")
+else
+    if [[ -z $demo ]]; then
+        demo=$work/demo
+        echo "bench: simulating 28 days of the demo site (about a minute)"
+        "$wa" demo --dir "$demo" --days 28 >/dev/null
+    fi
+    site=(--config "$src/examples/demo-site.conf" --data "$demo/data" --status "$demo/status.json")
 fi
 cp -r "$src/dashboard/www" "$work/www"
 echo 'bench-password-1' | "$wa" useradd --users "$work/users" --role admin bench >/dev/null
-"$wa" serve --config "$src/examples/demo-site.conf" --data "$demo/data" --status "$demo/status.json" \
-    --users "$work/users" --www "$work/www" --port "$port" -q >"$work/serve.out" 2>&1 &
+"$wa" serve "${site[@]}" --users "$work/users" --www "$work/www" --port "$port" -q >"$work/serve.out" 2>&1 &
 server=$!
 base=http://127.0.0.1:$port
 for _ in $(seq 100); do curl -fs "$base/api/session" -o /dev/null 2>/dev/null && break; sleep 0.1; done
@@ -66,15 +81,23 @@ curl -fs -b "$jar" -c "$jar" -d "user=bench&password=bench-password-1&csrf=$csrf
 session=$(awk '$6 == "wa_session" {print $7}' "$jar")
 cookie="Cookie: wa_session=$session"
 
-series="/api/series?channel=campus/pdu-a/outlet7&points=800"
-declare -A size
-for url in /api/sites "$series" /; do
+if ((${#urls_dyn[@]} == 0)); then
+    urls_dyn=(/api/sites "/api/series?channel=campus/pdu-a/outlet7&points=800" /)
+fi
+# Each request and a static file of exactly its size, served from www/ by the same server.
+declare -A size static
+urls=()
+pairs=()
+for ((i = 0; i < ${#urls_dyn[@]}; i++)); do
+    url=${urls_dyn[$i]}
+    curl -fs -H "$cookie" "$base$url" -o /dev/null || { echo "bench: $url fails" >&2; exit 1; }
     size[$url]=$(curl -fs -H "$cookie" "$base$url" | wc -c)
+    static[$url]=/www/bench-$i.txt
+    size[${static[$url]}]=${size[$url]}
+    head -c "${size[$url]}" /dev/zero | tr '\0' 'x' >"$work/www/bench-$i.txt"
+    urls+=("$url" "${static[$url]}")
+    pairs+=("$url|${static[$url]}")
 done
-# Static files of the same sizes, served from www/ by the same server.
-head -c "${size[/api/sites]}" /dev/zero | tr '\0' 'x' >"$work/www/bench-sites.txt"
-head -c "${size[$series]}" /dev/zero | tr '\0' 'x' >"$work/www/bench-series.txt"
-head -c "${size[/]}" /dev/zero | tr '\0' 'x' >"$work/www/bench-page.txt"
 
 # wrk --latency prints "50%  1.23ms" ... "99%  4.56ms"; convert to microseconds.
 run() {
@@ -95,7 +118,6 @@ printf "bench: %s connections, %s wrk threads, %s rounds of %s s per URL, server
     "$conns" "$threads" "$rounds" "$duration" "$base"
 # The URLs take turns, round after round, so that a burst of load from elsewhere on the
 # machine hits all of them alike; each figure is the median over the rounds.
-urls=(/api/sites /www/bench-sites.txt "$series" /www/bench-series.txt / /www/bench-page.txt)
 declare -A p50s p99s rpss
 for ((r = 0; r < rounds; r++)); do
     for url in "${urls[@]}"; do
@@ -110,12 +132,10 @@ printf "%-44s %7s %9s %9s %9s\n" "request (median of rounds)" "bytes" "p50 us" "
 declare -A m99
 for url in "${urls[@]}"; do
     m99[$url]=$(median "${p99s[$url]}")
-    case $url in /www/bench-sites.txt) b=${size[/api/sites]} ;; /www/bench-series.txt) b=${size[$series]} ;;
-        /www/bench-page.txt) b=${size[/]} ;; *) b=${size[$url]} ;; esac
-    printf "%-44s %7s %9.0f %9.0f %9.0f\n" "$url" "$b" "$(median "${p50s[$url]}")" "${m99[$url]}" "$(median "${rpss[$url]}")"
+    printf "%-44s %7s %9.0f %9.0f %9.0f\n" "$url" "${size[$url]}" "$(median "${p50s[$url]}")" "${m99[$url]}" "$(median "${rpss[$url]}")"
 done
 fail=0
-for pair in "/api/sites|/www/bench-sites.txt" "$series|/www/bench-series.txt" "/|/www/bench-page.txt"; do
+for pair in "${pairs[@]}"; do
     dyn=${pair%%|*}
     st=${pair##*|}
     ratio=$(awk -v a="${m99[$dyn]}" -v b="${m99[$st]}" 'BEGIN { printf "%.2f", a / b }')

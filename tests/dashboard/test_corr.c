@@ -417,6 +417,18 @@ static void test_corr_flagged(void **state)
         assert_true(found);
     }
     cJSON_Delete(j);
+    /* Served again from the cache: the same bytes. */
+    resp_t a, b;
+    assert_int_equal(
+        http_ex(f->base, "GET", "/api/flagged?site=lab", f->manager, NULL, NULL, NULL, NULL, &a),
+        200);
+    assert_int_equal(
+        http_ex(f->base, "GET", "/api/flagged?site=lab", f->manager, NULL, NULL, NULL, NULL, &b),
+        200);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.body, b.body, a.len);
+    resp_free(&a);
+    resp_free(&b);
     /* One address, as a mapped IPv6 spelling of it. */
     j = get(f, f->manager, "/api/flagged?site=lab&ip=::ffff:10.0.3.7");
     fl = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "sites"), 0), "flagged");
