@@ -72,9 +72,9 @@ typedef struct an_rig {
 typedef enum { AN_FLAT_24X7, AN_STEP_UP, AN_OFF_HOURS } an_kind_t;
 const char *an_kind_name(an_kind_t k);
 
-/* What a load looks like to the inspectors (docs/correlate.md, "Classes"): a machine someone
- * runs on purpose (deliberate), a machine made to mine behind its owner's back (passive: a
- * trojan's pattern), or declared research.  NONE: not classed. */
+/* What a load looks like to the inspectors (docs/correlate.md, "Reading a finding's class"):
+ * a machine someone runs on purpose (deliberate), a machine made to mine behind its owner's
+ * back (passive: a trojan's pattern), or declared research.  NONE: not classed. */
 typedef enum { AN_CLASS_NONE, AN_CLASS_DELIBERATE, AN_CLASS_PASSIVE, AN_CLASS_RESEARCH } an_class_t;
 /* "", "deliberate", "passive", "research" (static strings). */
 const char *an_class_name(an_class_t c);
@@ -277,7 +277,8 @@ typedef struct an_run_opts {
      * circuit's window. */
     int64_t ref_from, ref_to;
     /* The correlation's grid step, s: a multiple of a circuit's step (rounded down to one, and
-     * never finer); 0 = the config's storage mid_step (300 s by default). */
+     * never finer); 0 = the storage's long step (1 h), or its mid step (5 min) for circuits
+     * with too many hosts for a week of hours (docs/correlate.md, "The grid"). */
     int corr_step;
 } an_run_opts_t;
 
@@ -416,8 +417,11 @@ typedef struct an_result {
     size_t n_skipped;       /* files named in warnings and left out */
 } an_result_t;
 
-/* Reads and analyses every channel into out (caller frees with an_result_free()).
- * 0, or -1 with errno and err.  Unusable files are warned about on o->warn and skipped. */
+/* Reads and analyses every channel into out (caller frees with an_result_free()), and with a
+ * config correlates the circuits with the sites' hosts (docs/correlate.md).  0, or -1 with
+ * errno and err; a declaration file (jobs_file, slurm_file, flagged_ips_file) that is missing
+ * or has a bad row fails the run with "FILE:LINE: what".  Unusable channel files are warned
+ * about on o->warn and skipped. */
 int an_collect(const an_run_opts_t *o, an_result_t *out, char *err, size_t errlen);
 void an_result_free(an_result_t *r);
 /* Writes r in the format chosen.  0, or -1 with errno (EIO) and err. */
