@@ -499,10 +499,11 @@ int main(int argc, char **argv)
            wall[0], coll[0], wr[0], cpu[0], load[0], rss[0] / 1024.0);
     printf("  %-34s %9.2f %9.2f %9.2f %9.2f %12.3f %6.0f MB\n", "correlation (site.conf, hosts)",
            wall[1], coll[1], wr[1], cpu[1], load[1], rss[1] / 1024.0);
-    printf("ratio correlation / plain: %.2f (cpu %.2f, an_collect alone %.2f; peak RSS %.2f) -> "
-           "target <= %.1f: %s\n",
-           ratio, cpu[1] / cpu[0], coll[1] / coll[0], (double)rss[1] / (double)rss[0], TARGET,
-           ratio <= TARGET ? "PASS" : "FAIL");
+    printf("ratio correlation / plain: %.2f (an_collect alone %.2f; cpu %.2f, which %s; peak RSS "
+           "%.2f)\n  -> target <= %.1f: %s\n",
+           ratio, coll[1] / coll[0], cpu[1] / cpu[0],
+           cpu[1] / cpu[0] <= TARGET ? "would meet it" : "would not meet it either",
+           (double)rss[1] / (double)rss[0], TARGET, ratio <= TARGET ? "PASS" : "FAIL");
 
     const run_t *last = &runs[1][rounds - 1];
     report_findings(&runs[0][rounds - 1], last);
