@@ -93,7 +93,7 @@ static char *put_val(char *p, double v, int dec)
 /* ---- the RRD files of one circuit ---- */
 
 typedef struct bufs {
-    char *text;   /* (CB_HOSTS_PER_CIRCUIT_MAX + 1) x CHUNK rows of ROW_MAX */
+    char *text; /* (CB_HOSTS_PER_CIRCUIT_MAX + 1) x CHUNK rows of ROW_MAX */
     const char **argv;
 } bufs_t;
 
@@ -251,14 +251,16 @@ static int write_config(const args_t *a, const cb_site_t *s, const char *name, i
     int n_dev = (s->nc + 2) / 3;
     for (int d = 0; d < n_dev; d++) {
         if (d % 5 == 0)
-            fprintf(f, "      { id = \"gw%02d\"; tcp = \"127.0.0.1:%d\"; devices = (\n",
-                    d / 5 + 1, 29300 + d / 5);
-        fprintf(f, "        { id = \"%s\"; unit = %d; profile = \"eastron-sdm630\"; interval = %d;"
-                   " channels = (\n",
+            fprintf(f, "      { id = \"gw%02d\"; tcp = \"127.0.0.1:%d\"; devices = (\n", d / 5 + 1,
+                    29300 + d / 5);
+        fprintf(f,
+                "        { id = \"%s\"; unit = %d; profile = \"eastron-sdm630\"; interval = %d;"
+                " channels = (\n",
                 s->c[3 * d].dev, d % 5 + 1, CB_STEP);
         for (int ci = 3 * d; ci < 3 * d + 3 && ci < s->nc; ci++)
-            fprintf(f, "            { id = \"%s\"; source = \"L%c\"; name = \"%s\"; rated_w = "
-                       "11500.0; }%s\n",
+            fprintf(f,
+                    "            { id = \"%s\"; source = \"L%c\"; name = \"%s\"; rated_w = "
+                    "11500.0; }%s\n",
                     s->c[ci].ch, s->c[ci].ch[1], s->c[ci].name,
                     ci + 1 < 3 * d + 3 && ci + 1 < s->nc ? "," : "");
         fprintf(f, "          ); }%s\n", d % 5 == 4 || d + 1 == n_dev ? "" : ",");
@@ -314,8 +316,8 @@ static int write_sacct(const args_t *a, const cb_site_t *s)
         nodelist(s, j, nl, sizeof nl);
         local_time(j->from, from, sizeof from);
         local_time(j->to, to, sizeof to);
-        fprintf(f, "%d|%s|%s|%s|%s|%s\n", j->id, j->user, nl, from,
-                j->running ? "Unknown" : to, j->running ? "RUNNING" : "COMPLETED");
+        fprintf(f, "%d|%s|%s|%s|%s|%s\n", j->id, j->user, nl, from, j->running ? "Unknown" : to,
+                j->running ? "RUNNING" : "COMPLETED");
         fprintf(f, "%d.batch||%s|%s|%s|%s\n", j->id, s->h[j->host].id, from,
                 j->running ? "Unknown" : to, j->running ? "RUNNING" : "COMPLETED");
     }
@@ -371,9 +373,10 @@ static int write_truth(const args_t *a, const cb_site_t *s)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "# What wa_bench_corrgen hid in the site: what the correlation should find.\n"
-               "# kind channel host onset(unix s) W [rigs]\n"
-               "window %" PRId64 " %" PRId64 "\ncircuits %d\nhosts %d\njobs %d\n",
+    fprintf(f,
+            "# What wa_bench_corrgen hid in the site: what the correlation should find.\n"
+            "# kind channel host onset(unix s) W [rigs]\n"
+            "window %" PRId64 " %" PRId64 "\ncircuits %d\nhosts %d\njobs %d\n",
             s->t0, s->t_end, s->nc, s->nh, s->nj);
     for (int ci = 0; ci < s->nc; ci++) {
         const cb_circuit_t *c = &s->c[ci];
@@ -425,13 +428,14 @@ static int read_stamp(const char *path, char *buf, size_t len)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: wa_bench_corrgen -D DIR [-c circuits] [-n hosts] [-d days] [-s seed] [-j workers] "
-            "[-f]\n"
-            "  -c 200    circuits (at least 10)\n  -n 1000   hosts on them\n"
-            "  -d 90     days at 1-minute steps (at least 28)\n  -s 1      seed\n"
-            "  -j 2      worker processes\n  -f        write the files again even if DIR/stamp "
-            "matches\n");
+    fprintf(
+        stderr,
+        "usage: wa_bench_corrgen -D DIR [-c circuits] [-n hosts] [-d days] [-s seed] [-j workers] "
+        "[-f]\n"
+        "  -c 200    circuits (at least 10)\n  -n 1000   hosts on them\n"
+        "  -d 90     days at 1-minute steps (at least 28)\n  -s 1      seed\n"
+        "  -j 2      worker processes\n  -f        write the files again even if DIR/stamp "
+        "matches\n");
 }
 
 int main(int argc, char **argv)
@@ -440,14 +444,30 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "c:n:d:s:j:D:fh")) != -1) {
         switch (opt) {
-        case 'c': a.circuits = atoi(optarg); break;
-        case 'n': a.hosts = atoi(optarg); break;
-        case 'd': a.days = atoi(optarg); break;
-        case 's': a.seed = strtoull(optarg, NULL, 10); break;
-        case 'j': a.workers = atoi(optarg); break;
-        case 'D': snprintf(a.dir, sizeof a.dir, "%s", optarg); break;
-        case 'f': a.force = 1; break;
-        default: usage(); return opt == 'h' ? 0 : 2;
+        case 'c':
+            a.circuits = atoi(optarg);
+            break;
+        case 'n':
+            a.hosts = atoi(optarg);
+            break;
+        case 'd':
+            a.days = atoi(optarg);
+            break;
+        case 's':
+            a.seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'j':
+            a.workers = atoi(optarg);
+            break;
+        case 'D':
+            snprintf(a.dir, sizeof a.dir, "%s", optarg);
+            break;
+        case 'f':
+            a.force = 1;
+            break;
+        default:
+            usage();
+            return opt == 'h' ? 0 : 2;
         }
     }
     if (!a.dir[0] || a.workers < 1) {
@@ -456,8 +476,8 @@ int main(int argc, char **argv)
     }
     cb_site_t s;
     if (cb_site_make(a.circuits, a.hosts, a.days, a.seed, &s) < 0) {
-        fprintf(stderr, "corrgen: %s\n", errno == EINVAL ? "bad parameters (see -h)"
-                                                         : strerror(errno));
+        fprintf(stderr, "corrgen: %s\n",
+                errno == EINVAL ? "bad parameters (see -h)" : strerror(errno));
         return 2;
     }
     char stamp[256], old[256], path[512], data[512];
@@ -484,8 +504,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "corrgen: %s: %s\n", a.dir, strerror(errno));
         return 1;
     }
-    printf("corrgen: %d circuits, %d hosts, %d jobs, %d days at %d s into %s (%d workers)\n",
-           s.nc, s.nh, s.nj, s.days, CB_STEP, a.dir, a.workers);
+    printf("corrgen: %d circuits, %d hosts, %d jobs, %d days at %d s into %s (%d workers)\n", s.nc,
+           s.nh, s.nj, s.days, CB_STEP, a.dir, a.workers);
     fflush(stdout);
 
     double t = now_s();
@@ -495,6 +515,10 @@ int main(int argc, char **argv)
         return 1;
     }
     pid_t *pids = calloc((size_t)a.workers, sizeof *pids);
+    if (!pids) {
+        perror("corrgen");
+        return 1;
+    }
     for (int w = 0; w < a.workers; w++) {
         pids[w] = fork();
         if (pids[w] < 0) {
@@ -513,8 +537,8 @@ int main(int argc, char **argv)
         done++;
         if (done % 10 == 0 || done == s.nc) {
             double el = now_s() - t;
-            fprintf(stderr, "\rcorrgen: %d/%d circuits, %.0f s, about %.0f s to go   ", done,
-                    s.nc, el, el / done * (s.nc - done));
+            fprintf(stderr, "\rcorrgen: %d/%d circuits, %.0f s, about %.0f s to go   ", done, s.nc,
+                    el, el / done * (s.nc - done));
         }
     }
     fprintf(stderr, "\n");
@@ -532,8 +556,8 @@ int main(int argc, char **argv)
     }
     double el = now_s() - t;
     double values = (double)(s.nc + s.nh) * (double)s.n_steps;
-    printf("corrgen: %.0f rows in %d + %d files in %.0f s (%.0f rows/s)\n", values, s.nc, s.nh,
-           el, values / el);
+    printf("corrgen: %.0f rows in %d + %d files in %.0f s (%.0f rows/s)\n", values, s.nc, s.nh, el,
+           values / el);
     FILE *f = fopen(path, "w");
     if (!f || fputs(stamp, f) < 0 || fclose(f) != 0) {
         perror(path);

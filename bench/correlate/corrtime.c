@@ -157,7 +157,7 @@ typedef struct run {
     size_t pf[3][4][2];
     cfind_t *cf;
     size_t n_cf;
-    char *pd;       /* the power findings, a line each */
+    char *pd; /* the power findings, a line each */
     size_t pd_len;
 } run_t;
 
@@ -186,7 +186,7 @@ static int measure(const char *config, int64_t from, int64_t to, run_t *r)
     FILE *in = fdopen(fds[0], "r");
     char line[1024];
     int got_time = 0;
-    r->cf = malloc(CF_MAX * sizeof *r->cf);
+    size_t cap = 0;
     while (in && fgets(line, sizeof line, in)) {
         int k, c, e;
         size_t n;
@@ -208,10 +208,17 @@ static int measure(const char *config, int64_t from, int64_t to, run_t *r)
                 r->pd = p;
                 r->pd_len += l;
             }
-        } else if (r->cf && r->n_cf < CF_MAX && strncmp(line, "cf ", 3) == 0) {
+        } else if (r->n_cf < CF_MAX && strncmp(line, "cf ", 3) == 0) {
+            if (r->n_cf == cap) {
+                cfind_t *p = realloc(r->cf, (cap ? 2 * cap : 256) * sizeof *p);
+                if (!p)
+                    continue;
+                r->cf = p;
+                cap = cap ? 2 * cap : 256;
+            }
             cfind_t *x = &r->cf[r->n_cf];
-            if (sscanf(line, "cf %255s %31s %15s %63s %" SCNd64 " %lf", x->channel, x->kind,
-                       x->cls, x->host, &x->onset, &x->w) == 6)
+            if (sscanf(line, "cf %255s %31s %15s %63s %" SCNd64 " %lf", x->channel, x->kind, x->cls,
+                       x->host, &x->onset, &x->w) == 6)
                 r->n_cf++;
         }
     }
@@ -273,8 +280,8 @@ static int read_truth(const char *path, int64_t *from, int64_t *to, truth_t *t, 
         if (sscanf(line, "window %" SCNd64 " %" SCNd64, from, to) == 2)
             continue;
         if (line[0] != '#' && *n < TRUTH_MAX &&
-            sscanf(line, "%31s %255s %63s %" SCNd64 " %lf", x->kind, x->channel, x->host,
-                   &x->onset, &x->w) == 5)
+            sscanf(line, "%31s %255s %63s %" SCNd64 " %lf", x->kind, x->channel, x->host, &x->onset,
+                   &x->w) == 5)
             (*n)++;
     }
     fclose(f);
@@ -283,20 +290,19 @@ static int read_truth(const char *path, int64_t *from, int64_t *to, truth_t *t, 
 
 static const char *expected_class(const char *kind)
 {
-    return !strcmp(kind, "unexplained_residual") || !strcmp(kind, "host_full_load")
-               ? "deliberate"
-           : !strcmp(kind, "host_off_hours") ? "passive"
-                                              : "research";
+    return !strcmp(kind, "unexplained_residual") || !strcmp(kind, "host_full_load") ? "deliberate"
+           : !strcmp(kind, "host_off_hours")                                        ? "passive"
+                                                                                    : "research";
 }
 
 static void report_truth(const run_t *r, const truth_t *t, size_t nt)
 {
-    static const char *const kinds[] = {"unexplained_residual", "host_full_load",
-                                        "host_off_hours", "host_research"};
+    static const char *const kinds[] = {"unexplained_residual", "host_full_load", "host_off_hours",
+                                        "host_research"};
     char *used = calloc(r->n_cf ? r->n_cf : 1, 1);
     printf("\nwhat was hidden (truth.txt) against what the correlation found:\n"
-           "  %-22s %8s %6s %10s %18s %9s\n", "kind", "hidden", "found", "class ok",
-           "onset error (h)", "extra");
+           "  %-22s %8s %6s %10s %18s %9s\n",
+           "kind", "hidden", "found", "class ok", "onset error (h)", "extra");
     for (size_t k = 0; k < 4; k++) {
         size_t hidden = 0, found = 0, cls_ok = 0, extra = 0, ne = 0;
         double *err = malloc((nt ? nt : 1) * sizeof *err), emax = 0;
@@ -353,8 +359,8 @@ static void report_findings(const run_t *plain, const run_t *corr)
     static const char *const kinds[] = {"flat_24x7", "step_up", "off_hours"};
     printf("\npower findings of the channel layer, by class (the correlation gives each its "
            "class; plain analysis classes them by shape):\n"
-           "  %-10s %-7s %6s %11s %8s %9s %10s\n", "kind", "run", "total", "deliberate",
-           "passive", "research", "explained");
+           "  %-10s %-7s %6s %11s %8s %9s %10s\n",
+           "kind", "run", "total", "deliberate", "passive", "research", "explained");
     for (int k = 0; k < 3; k++) {
         for (int side = 0; side < 2; side++) {
             const run_t *r = side ? corr : plain;
@@ -417,9 +423,15 @@ int main(int argc, char **argv)
     int rounds = 5, opt;
     while ((opt = getopt(argc, argv, "D:r:h")) != -1) {
         switch (opt) {
-        case 'D': dir = optarg; break;
-        case 'r': rounds = atoi(optarg); break;
-        default: usage(); return opt == 'h' ? 0 : 2;
+        case 'D':
+            dir = optarg;
+            break;
+        case 'r':
+            rounds = atoi(optarg);
+            break;
+        default:
+            usage();
+            return opt == 'h' ? 0 : 2;
         }
     }
     if (!dir || rounds < 1 || rounds > ROUNDS_MAX) {

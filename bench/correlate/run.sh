@@ -38,10 +38,17 @@ done
 if [[ ! -f $build/CMakeCache.txt ]]; then
     cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DWA_SANITIZE=OFF -DBUILD_TESTING=OFF >/dev/null
 fi
-cmake --build "$build" -j2 --target wa_bench_corrgen wa_bench_corrtime >/dev/null
+if ! out=$(cmake --build "$build" -j2 --target wa_bench_corrgen wa_bench_corrtime 2>&1); then
+    echo "$out" >&2
+    exit 1
+fi
 bin=$build/bench/correlate
 cleanup() {
-    if ((keep)); then echo "bench: kept $dir (a run with the same parameters reuses it)"; else rm -rf "$dir"; fi
+    if ((keep)); then
+        echo "bench: kept $dir (a run with the same parameters reuses it)"
+    elif [[ -f $dir/truth.txt || -f $dir/stamp ]]; then # only a folder the generator made
+        rm -rf "$dir"
+    fi
 }
 trap cleanup EXIT
 

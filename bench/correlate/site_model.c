@@ -179,8 +179,8 @@ static int push_job(cb_site_t *s, int *cap, const cb_job_t *j)
  * persistent new load). */
 static int plan_jobs(rng_t *r, cb_site_t *s, const cb_circuit_t *c, int *cap)
 {
-    static const char *const users[] = {"li.wei", "zhang.min", "chen.jie", "wang.fang",
-                                        "liu.yang", "zhao.lei"};
+    static const char *const users[] = {"li.wei",    "zhang.min", "chen.jie",
+                                        "wang.fang", "liu.yang",  "zhao.lei"};
     int g[CB_HOSTS_PER_CIRCUIT_MAX], k = 0, fin = -1;
     int64_t free_at[CB_HOSTS_PER_CIRCUIT_MAX], stop_at[CB_HOSTS_PER_CIRCUIT_MAX], fin_from = 0;
     for (int j = 0; j < c->n_hosts; j++)
@@ -206,8 +206,8 @@ static int plan_jobs(rng_t *r, cb_site_t *s, const cb_circuit_t *c, int *cap)
                 a = b;
         if (a < 0)
             break;
-        int pair = a + 1 < k && g[a + 1] == g[a] + 1 && free_at[a + 1] < stop_at[a + 1] &&
-                   unif(r) < 0.2;
+        int pair =
+            a + 1 < k && g[a + 1] == g[a] + 1 && free_at[a + 1] < stop_at[a + 1] && unif(r) < 0.2;
         int64_t start = free_at[a], limit = stop_at[a];
         if (pair) {
             start = start > free_at[a + 1] ? start : free_at[a + 1];
@@ -219,8 +219,12 @@ static int plan_jobs(rng_t *r, cb_site_t *s, const cb_circuit_t *c, int *cap)
             free_at[a] = stop_at[a]; /* no room before it stops: done */
             continue;
         }
-        cb_job_t j = {.host = g[a], .n_hosts = 1 + pair, .from = start, .to = end,
-                      .running = end > s->t_end, .user = users[pick(r, 6)]};
+        cb_job_t j = {.host = g[a],
+                      .n_hosts = 1 + pair,
+                      .from = start,
+                      .to = end,
+                      .running = end > s->t_end,
+                      .user = users[pick(r, 6)]};
         if (push_job(s, cap, &j) < 0)
             return -1;
         free_at[a] = end;
@@ -228,8 +232,12 @@ static int plan_jobs(rng_t *r, cb_site_t *s, const cb_circuit_t *c, int *cap)
             free_at[a + 1] = end;
     }
     if (fin >= 0) {
-        cb_job_t j = {.host = g[fin], .n_hosts = 1, .from = fin_from, .to = s->t_end + 30 * DAY,
-                      .running = 1, .user = users[pick(r, 6)]};
+        cb_job_t j = {.host = g[fin],
+                      .n_hosts = 1,
+                      .from = fin_from,
+                      .to = s->t_end + 30 * DAY,
+                      .running = 1,
+                      .user = users[pick(r, 6)]};
         if (push_job(s, cap, &j) < 0)
             return -1;
     }
@@ -239,7 +247,7 @@ static int plan_jobs(rng_t *r, cb_site_t *s, const cb_circuit_t *c, int *cap)
 int cb_site_make(int circuits, int hosts, int days, uint64_t seed, cb_site_t *s)
 {
     /* A floor of racks, GPU racks, office floors and labs, in a fixed pattern of ten. */
-    static const cb_kind_t pattern[10] = {CB_SERVERS, CB_SERVERS, CB_GPU,    CB_OFFICE, CB_SERVERS,
+    static const cb_kind_t pattern[10] = {CB_SERVERS, CB_SERVERS, CB_GPU,     CB_OFFICE, CB_SERVERS,
                                           CB_OFFICE,  CB_GPU,     CB_SERVERS, CB_OFFICE, CB_MIXED};
     static const cb_role_t mixed[5] = {CB_SERVER, CB_SERVER, CB_GPU_NODE, CB_GPU_NODE,
                                        CB_OFFICE_PC};
@@ -284,8 +292,8 @@ int cb_site_make(int circuits, int hosts, int days, uint64_t seed, cb_site_t *s)
             static const char *const prefix[] = {"srv", "sto", "gpu", "pc"};
             static const int width[] = {4, 4, 3, 4};
             h->circuit = ci;
-            h->role = c->kind == CB_SERVERS ? (j == c->n_hosts - 1 ? CB_STORAGE : CB_SERVER)
-                      : c->kind == CB_GPU   ? CB_GPU_NODE
+            h->role = c->kind == CB_SERVERS  ? (j == c->n_hosts - 1 ? CB_STORAGE : CB_SERVER)
+                      : c->kind == CB_GPU    ? CB_GPU_NODE
                       : c->kind == CB_OFFICE ? CB_OFFICE_PC
                                              : mixed[j % 5];
             snprintf(h->id, sizeof h->id, "%s%0*d", prefix[h->role], width[h->role],
@@ -366,12 +374,12 @@ void cb_site_free(cb_site_t *s)
 struct hstate {
     const cb_host_t *h;
     double ar;
-    int64_t day;                 /* office PCs: the local day drawn for */
+    int64_t day; /* office PCs: the local day drawn for */
     int present;
     double arrive_h, leave_h;
     int64_t burst_until;
     double burst;
-    int64_t *jf, *jt;            /* its jobs, in order */
+    int64_t *jf, *jt; /* its jobs, in order */
     int nj, jk;
 };
 

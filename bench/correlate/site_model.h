@@ -38,46 +38,46 @@ typedef struct cb_host {
     char id[32];
     cb_role_t role;
     int circuit;
-    double idle_w, slope_w;       /* the truth: W at idle, and W more at full utilisation */
-    int declared;                 /* idle_w and max_w are in the config's inventory */
-    double base, amp, phase_h;    /* servers' diurnal load: base + amp x a working-day bump */
-    int64_t mine_from;            /* 0 = never: from here at full load day and night, no job */
-    int64_t trojan_from;          /* 0 = never: from here busy at nights and weekends */
+    double idle_w, slope_w;    /* the truth: W at idle, and W more at full utilisation */
+    int declared;              /* idle_w and max_w are in the config's inventory */
+    double base, amp, phase_h; /* servers' diurnal load: base + amp x a working-day bump */
+    int64_t mine_from;         /* 0 = never: from here at full load day and night, no job */
+    int64_t trojan_from;       /* 0 = never: from here busy at nights and weekends */
     int64_t out_from[CB_OUTAGES_MAX], out_to[CB_OUTAGES_MAX]; /* its exporter down */
     int n_out;
     char ip[46];
 } cb_host_t;
 
 typedef struct cb_job {
-    int id;                       /* Slurm job id */
-    int host, n_hosts;            /* hosts host .. host + n_hosts - 1 (one circuit's) */
-    int64_t from, to;             /* to: past the data's end when still running */
-    int running;                  /* no end within the data: sacct says End = Unknown */
-    const char *user;             /* static */
+    int id;            /* Slurm job id */
+    int host, n_hosts; /* hosts host .. host + n_hosts - 1 (one circuit's) */
+    int64_t from, to;  /* to: past the data's end when still running */
+    int running;       /* no end within the data: sacct says End = Unknown */
+    const char *user;  /* static */
 } cb_job_t;
 
 typedef struct cb_circuit {
-    char dev[16], ch[4];          /* "panel-013", "l2" */
+    char dev[16], ch[4]; /* "panel-013", "l2" */
     char name[48];
     cb_kind_t kind;
-    int host0, n_hosts;           /* its hosts: host0 .. host0 + n_hosts - 1 */
-    double base_w;                /* unmonitored, always on (switches, KVM) */
-    double office_w;              /* unmonitored working-hours load (lights, screens) */
-    int rigs;                     /* hidden GPU rigs behind it, none without an exporter */
-    double rig_w;                 /* each */
+    int host0, n_hosts; /* its hosts: host0 .. host0 + n_hosts - 1 */
+    double base_w;      /* unmonitored, always on (switches, KVM) */
+    double office_w;    /* unmonitored working-hours load (lights, screens) */
+    int rigs;           /* hidden GPU rigs behind it, none without an exporter */
+    double rig_w;       /* each */
     int64_t rig_from;
 } cb_circuit_t;
 
 typedef struct cb_site {
     int days;
     uint64_t seed;
-    int64_t t0, t_end;            /* the data cover (t0, t_end] */
+    int64_t t0, t_end; /* the data cover (t0, t_end] */
     size_t n_steps;
     cb_circuit_t *c;
     int nc;
     cb_host_t *h;
     int nh;
-    cb_job_t *jobs;               /* sorted by start; ids increase with it */
+    cb_job_t *jobs; /* sorted by start; ids increase with it */
     int nj;
 } cb_site_t;
 
