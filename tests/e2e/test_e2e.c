@@ -482,10 +482,9 @@ static void test_cases(void **state)
         if (!same(str(found, "class"), cases[i].cls))
             fail_msg("case %zu (%s %s): class %s, want %s", i, cases[i].kind,
                      cases[i].host ? cases[i].host : "", str(found, "class"), cases[i].cls);
-        /* The onset: the first reading that shows it; a step either side for where the 5 min
-         * grid and the load's edge meet. */
+        /* The onset: the start of the first step that shows it; within one 5 min step. */
         int64_t want = at(cases[i].onset), got = (int64_t)number(found, "onset");
-        if (got < want - STEP || got > want + 2 * STEP)
+        if (got < want - STEP || got > want + STEP)
             fail_msg("case %zu (%s %s): onset %s, want %s", i, cases[i].kind,
                      cases[i].host ? cases[i].host : "", when(got, a, sizeof a),
                      when(want, b, sizeof b));
@@ -572,7 +571,7 @@ static void test_flagged(void **state)
         if (cases[i].since) {
             int64_t want = at(cases[i].since), got = (int64_t)number(ans, "since");
             char a[32], b[32];
-            if (got < want - STEP || got > want + 2 * STEP)
+            if (got < want - STEP || got > want + STEP)
                 fail_msg("%s: since %s, want %s", cases[i].ip, when(got, a, sizeof a),
                          when(want, b, sizeof b));
         }
