@@ -121,8 +121,8 @@ static int next_line(lines_t *l, int *too_long)
     return 1;
 }
 
-int cr_jobs_parse(const char *name, const char *text, size_t len, const char *tz,
-                  cr_job_t **out, char *err, size_t errlen)
+static int jobs_parse(const char *name, const char *text, size_t len, cr_job_t **out, char *err,
+                      size_t errlen)
 {
     lines_t l = {.p = text, .end = text + len};
     int col_id = -1, col_user = -1, col_nodes = -1, col_start = -1, col_end = -1, tl;
@@ -188,13 +188,13 @@ int cr_jobs_parse(const char *name, const char *text, size_t len, const char *tz
             free(v);
             return bad(name, l.no, WA_EPROTO, err, errlen, "node list not understood");
         }
-        if (wa_time_parse(f[col_start], tz, &j.from) < 0) {
+        if (wa_time_parse_held(f[col_start], &j.from) < 0) {
             free(v);
             return bad(name, l.no, WA_EPROTO, err, errlen, "Start is not a time");
         }
         if (!strcmp(f[col_end], "Unknown") || !f[col_end][0])
             j.to = INT64_MAX;
-        else if (wa_time_parse(f[col_end], tz, &j.to) < 0 || j.to < j.from) {
+        else if (wa_time_parse_held(f[col_end], &j.to) < 0 || j.to < j.from) {
             free(v);
             return bad(name, l.no, WA_EPROTO, err, errlen, "End is not a time after Start");
         }
@@ -214,8 +214,8 @@ int cr_jobs_parse(const char *name, const char *text, size_t len, const char *tz
     return (int)n;
 }
 
-int cr_flagged_parse(const char *name, const char *text, size_t len, const char *tz,
-                     cr_flagged_t **out, char *err, size_t errlen)
+static int flagged_parse(const char *name, const char *text, size_t len, cr_flagged_t **out,
+                         char *err, size_t errlen)
 {
     lines_t l = {.p = text, .end = text + len};
     size_t n = 0, cap = 0;
@@ -241,7 +241,7 @@ int cr_flagged_parse(const char *name, const char *text, size_t len, const char 
             free(v);
             return bad(name, l.no, WA_EPROTO, err, errlen, "not an IPv4 or IPv6 address");
         }
-        if (wa_time_parse(f[1], tz, &x.seen) < 0) {
+        if (wa_time_parse_held(f[1], &x.seen) < 0) {
             free(v);
             return bad(name, l.no, WA_EPROTO, err, errlen, "'seen' is not a time");
         }
@@ -268,4 +268,30 @@ const sc_host_t *cr_host_by_ip(const sc_site_t *s, const char *ip)
             if (!strcmp(s->hosts[i].ips[k], ip))
                 return &s->hosts[i];
     return NULL;
+}
+
+/* The zone is held for the whole file: switching it for each of a Slurm export's thousands of
+ * times cost more than the rest of the correlation (bench/README.md, "correlate"). */
+int cr_jobs_parse(const char *name, const char *text, size_t len, const char *tz,
+                  cr_job_t **out, char *err, size_t errlen)
+{
+    wa_tz_hold_t h;
+    wa_tz_hold(tz, &h);
+    int rc = jobs_parse(name, text, len, out, err, errlen);
+    int e = errno;
+    wa_tz_release(&h);
+    errno = e;
+    return rc;
+}
+
+int cr_flagged_parse(const char *name, const char *text, size_t len, const char *tz,
+                     cr_flagged_t **out, char *err, size_t errlen)
+{
+    wa_tz_hold_t h;
+    wa_tz_hold(tz, &h);
+    int rc = flagged_parse(name, text, len, out, err, errlen);
+    int e = errno;
+    wa_tz_release(&h);
+    errno = e;
+    return rc;
 }

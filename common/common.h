@@ -52,6 +52,20 @@ void wa_log(const wa_log_t *log, wa_log_level_t level, const char *fmt, ...)
  * plain integer of Unix seconds.  Returns 0 and sets *out, or -1 with errno EINVAL. */
 int wa_time_parse(const char *s, const char *tz, int64_t *out);
 
+/* Many conversions in one zone.  A conversion in a zone other than the process's switches TZ
+ * and back, and glibc's tzset() reads the zone's file at each switch (about 35 us): a caller
+ * with thousands of times to read (a Slurm export) holds the zone once instead.  While held,
+ * the holder owns the process's zone (other conversions wait), and wa_time_parse_held() reads
+ * local times in it.  Release on every path. */
+typedef struct wa_tz_hold {
+    int switched, had;
+    char old[256];
+} wa_tz_hold_t;
+void wa_tz_hold(const char *tz, wa_tz_hold_t *h);
+void wa_tz_release(wa_tz_hold_t *h);
+/* wa_time_parse in the zone the caller holds. */
+int wa_time_parse_held(const char *s, int64_t *out);
+
 /* Formats t as "YYYY-MM-DD HH:MM" in tz (NULL = process TZ) into buf; returns buf. */
 char *wa_time_format(int64_t t, const char *tz, char *buf, size_t len);
 

@@ -13,13 +13,9 @@
 
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 
-struct tz_saved {
-    int switched;
-    int had;
-    char old[256];
-};
+typedef wa_tz_hold_t tz_saved_t;
 
-static void tz_enter(const char *tz, struct tz_saved *sv)
+static void tz_enter(const char *tz, tz_saved_t *sv)
 {
     const char *cur;
     pthread_mutex_lock(&tz_lock);
@@ -35,7 +31,7 @@ static void tz_enter(const char *tz, struct tz_saved *sv)
     sv->switched = 1;
 }
 
-static void tz_leave(struct tz_saved *sv)
+static void tz_leave(tz_saved_t *sv)
 {
     if (sv->switched) {
         if (sv->had)
@@ -60,7 +56,18 @@ static int digits(const char **p, int n, int *out)
     return 0;
 }
 
-int wa_time_parse(const char *s, const char *tz, int64_t *out)
+void wa_tz_hold(const char *tz, wa_tz_hold_t *h)
+{
+    tz_enter(tz, h);
+}
+
+void wa_tz_release(wa_tz_hold_t *h)
+{
+    tz_leave(h);
+}
+
+/* held: the caller holds the zone (tz is then unused). */
+static int parse(const char *s, const char *tz, int held, int64_t *out)
 {
     struct tm tm = {0};
     int y, mo, d, h = 0, mi = 0, sec = 0, off_sign = 0, oh = 0, om = 0;
@@ -122,12 +129,14 @@ int wa_time_parse(const char *s, const char *tz, int64_t *out)
         *out = (int64_t)t - off_sign * (oh * 3600 + om * 60);
         return 0;
     } else {
-        struct tz_saved sv;
+        tz_saved_t sv;
         time_t t;
         tm.tm_isdst = -1;
-        tz_enter(tz, &sv);
+        if (!held)
+            tz_enter(tz, &sv);
         t = mktime(&tm);
-        tz_leave(&sv);
+        if (!held)
+            tz_leave(&sv);
         if (t == (time_t)-1 || tm.tm_mday != d)
             goto bad;
         *out = (int64_t)t;
@@ -138,9 +147,19 @@ bad:
     return -1;
 }
 
+int wa_time_parse(const char *s, const char *tz, int64_t *out)
+{
+    return parse(s, tz, 0, out);
+}
+
+int wa_time_parse_held(const char *s, int64_t *out)
+{
+    return parse(s, NULL, 1, out);
+}
+
 char *wa_time_format(int64_t t, const char *tz, char *buf, size_t len)
 {
-    struct tz_saved sv;
+    tz_saved_t sv;
     struct tm tm;
     time_t tt = (time_t)t;
     tz_enter(tz, &sv);
@@ -153,7 +172,7 @@ char *wa_time_format(int64_t t, const char *tz, char *buf, size_t len)
 
 int wa_time_local(int64_t t, const char *tz, struct tm *out)
 {
-    struct tz_saved sv;
+    tz_saved_t sv;
     time_t tt = (time_t)t;
     struct tm *r;
     tz_enter(tz, &sv);

@@ -52,6 +52,39 @@ static void test_time_parse(void **state)
     }
 }
 
+/* A held zone gives what a per-call switch gives, across a DST change, and the process's zone
+ * comes back when it is released. */
+static void test_time_parse_held(void **state)
+{
+    (void)state;
+    static const char *const zones[] = {"Asia/Shanghai", "America/New_York", "UTC"};
+    static const char *const times[] = {"2026-03-08 01:30", "2026-03-08 03:30",
+                                        "2026-11-01 01:30", "2026-07-01T12:00:05",
+                                        "2026-07-01T12:00+02:00", "1700000000", "2026-02-31"};
+    char before[64];
+    snprintf(before, sizeof before, "%s", getenv("TZ") ? getenv("TZ") : "(unset)");
+    for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+        for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+            int64_t a = 0, b = 0;
+            int ra = wa_time_parse(times[i], zones[z], &a);
+            wa_tz_hold_t h;
+            wa_tz_hold(zones[z], &h);
+            int rb = wa_time_parse_held(times[i], &b);
+            wa_tz_release(&h);
+            assert_int_equal(ra, rb);
+            if (ra == 0)
+                assert_true(a == b);
+        }
+    }
+    int64_t ny = 0;
+    wa_tz_hold_t h;
+    wa_tz_hold("America/New_York", &h);
+    assert_int_equal(wa_time_parse_held("2026-01-01 00:00", &ny), 0);
+    wa_tz_release(&h);
+    assert_true(ny == INT64_C(1767243600)); /* 2026-01-01 05:00 UTC */
+    assert_string_equal(getenv("TZ") ? getenv("TZ") : "(unset)", before);
+}
+
 static void test_time_local(void **state)
 {
     struct tm tm;
@@ -191,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_time_parse_held),
         cmocka_unit_test(test_time_local),
         cmocka_unit_test(test_clock_shared),
         cmocka_unit_test(test_errors),
