@@ -267,7 +267,8 @@ static void classify(const circ_t *x, const an_corr_t *ac, const an_channel_t *c
             int64_t t = x->start + (int64_t)(i + 1) * x->step;
             busy++;
             for (size_t j = 0; j < x->nj; j++)
-                if (t > x->jobs[j].from && t <= x->jobs[j].to && job_names(&x->jobs[j], id)) {
+                if (t > x->jobs[j].from && t - x->step < x->jobs[j].to &&
+                    job_names(&x->jobs[j], id)) {
                     covered++;
                     if (!strstr(jobs, x->jobs[j].id) &&
                         strlen(jobs) + strlen(x->jobs[j].id) + 2 < sizeof jobs)

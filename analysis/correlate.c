@@ -473,6 +473,10 @@ out:
     return rc;
 }
 
+/* Known samples a day needs to count in a run: a day of which the jobs or the gaps left one
+ * or two samples says nothing about a pattern (on an hourly grid, a night is 8 samples). */
+#define MIN_KNOWN_PER_DAY 3
+
 /* First index from which the day-long windows keep `hit` for at least `frac` of their known
  * samples to the end; n if never.  hit[i]: 1, 0, or -1 (unknown / not counted). */
 static size_t persistent_onset(const signed char *hit, size_t n, size_t from, size_t day,
@@ -490,8 +494,8 @@ static size_t persistent_onset(const signed char *hit, size_t n, size_t from, si
                 known++;
                 yes += (size_t)hit[i];
             }
-        if (known == 0)
-            continue; /* a day without data neither breaks nor starts a run */
+        if (known < (day < MIN_KNOWN_PER_DAY ? day : MIN_KNOWN_PER_DAY))
+            continue; /* a day (nearly) without data neither breaks nor starts a run */
         if ((double)yes < frac * (double)known)
             break;
         onset = a;
@@ -674,7 +678,9 @@ int cr_circuit_analyze(const double *w, size_t n, int64_t start, int step, const
             int in = 0;
             for (size_t m = 0; m < nmine && !in; m++) {
                 const cr_job_t *j = &jobs[mine[m]];
-                if (t >= j->from && t < j->to) {
+                /* A step that a job overlaps at all is the job's: on a coarse grid the hour
+                 * a job ends in is busy for most of it, and is not a load outside jobs. */
+                if (t > j->from && t - step < j->to) {
                     in = 1;
                     if (b && !list_has(jobs_seen, j->id) &&
                         strlen(jobs_seen) + strlen(j->id) + 2 < sizeof jobs_seen) {
