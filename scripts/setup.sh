@@ -14,7 +14,7 @@ run_pkgs=(build-essential cmake pkg-config
           libconfig-dev libcjson-dev libmicrohttpd-dev libsodium-dev libgnutls28-dev
           fonts-wqy-zenhei)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mbpoll socat collectd-core nodejs npm
-           umockdev libumockdev-dev nut-server nut-client prometheus-node-exporter
+           umockdev libumockdev-dev nut-server nut-client prometheus-node-exporter prometheus
            libcurl4-openssl-dev openssl chromium wrk)
 
 pkgs=("${run_pkgs[@]}")
