@@ -215,47 +215,62 @@ static const sim_route_t *route(const sim_http_t *l, const char *path)
     return NULL;
 }
 
-/* The request line of a complete head: "METHOD SP target SP HTTP/1.x". */
-static int handle(sim_http_t *l, sim_http_conn_t *c, const sim_serve_t *sv)
+int sim_http_request(char *head, char *path, size_t pn)
 {
     char method[16], target[SC_PATH_MAX], version[16];
-    size_t eol = strcspn(c->in, "\r\n");
-    const char *sp1, *sp2, *path;
+    size_t eol = strcspn(head, "\r\n");
+    const char *sp1, *sp2, *p;
+
+    head[eol] = '\0';
+    sp1 = strchr(head, ' ');
+    sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (!sp1 || !sp2 || strchr(sp2 + 1, ' ') || (size_t)(sp1 - head) >= sizeof method ||
+        (size_t)(sp2 - sp1 - 1) >= sizeof target || strlen(sp2 + 1) >= sizeof version ||
+        sp2 == sp1 + 1)
+        return 400;
+    memcpy(method, head, (size_t)(sp1 - head));
+    method[sp1 - head] = '\0';
+    memcpy(target, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    target[sp2 - sp1 - 1] = '\0';
+    strcpy(version, sp2 + 1);
+    if (strncmp(version, "HTTP/1.", 7) != 0 || !version[7] || version[8])
+        return 400;
+    if (strcmp(method, "GET") != 0)
+        return 405;
+    target[strcspn(target, "?#")] = '\0';
+    /* A proxy's absolute form names the path after the authority (RFC 7230, 5.3.2). */
+    p = target;
+    if (strncasecmp(p, "http://", 7) == 0) {
+        p = strchr(p + 7, '/');
+        if (!p)
+            p = "/";
+    }
+    /* Origin form is an absolute path (RFC 7230, 5.3.1): "?x" or "*" names nothing here. */
+    if (p[0] != '/' || strlen(p) >= pn)
+        return 400;
+    memcpy(path, p, strlen(p) + 1);
+    return 0;
+}
+
+/* Answers one complete head. */
+static int handle(sim_http_t *l, sim_http_conn_t *c, const sim_serve_t *sv)
+{
+    char path[SC_PATH_MAX];
     const sim_route_t *r;
     char *body;
     size_t blen;
 
     sv->st->http_requests++;
-    c->in[eol] = '\0';
-    sp1 = strchr(c->in, ' ');
-    sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (!sp1 || !sp2 || strchr(sp2 + 1, ' ') || (size_t)(sp1 - c->in) >= sizeof method ||
-        (size_t)(sp2 - sp1 - 1) >= sizeof target || strlen(sp2 + 1) >= sizeof version ||
-        sp2 == sp1 + 1) {
-        sv->st->http_errors++;
-        return answer_text(c, 400, "Bad Request", NULL);
-    }
-    memcpy(method, c->in, (size_t)(sp1 - c->in));
-    method[sp1 - c->in] = '\0';
-    memcpy(target, sp1 + 1, (size_t)(sp2 - sp1 - 1));
-    target[sp2 - sp1 - 1] = '\0';
-    strcpy(version, sp2 + 1);
-    if (strncmp(version, "HTTP/1.", 7) != 0 || !version[7] || version[8]) {
-        sv->st->http_errors++;
-        return answer_text(c, 400, "Bad Request", NULL);
-    }
-    if (strcmp(method, "GET") != 0) {
+    switch (sim_http_request(c->in, path, sizeof path)) {
+    case 0:
+        break;
+    case 405:
         sv->st->http_errors++;
         return answer_text(c, 405, "Method Not Allowed", "Allow: GET\r\n");
+    default:
+        sv->st->http_errors++;
+        return answer_text(c, 400, "Bad Request", NULL);
     }
-    /* A proxy's absolute form names the path after the authority (RFC 7230, 5.3.2). */
-    path = target;
-    if (strncasecmp(path, "http://", 7) == 0) {
-        path = strchr(path + 7, '/');
-        if (!path)
-            path = "/";
-    }
-    target[strcspn(target, "?#")] = '\0';
     if (!(r = route(l, path))) {
         sv->st->http_errors++;
         return answer_text(c, 404, "Not Found", NULL);

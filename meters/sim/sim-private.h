@@ -297,6 +297,11 @@ typedef struct sim_http {
  * loopback literal, 127.0.0.0/8, or "localhost"): addr, port (80 if none) and the path without
  * query ("/" if none) are filled; 0 if it names another machine; -1 if it is no such URL. */
 int sim_http_url(const char *url, char *addr, size_t an, int *port, char *path, size_t pn);
+/* Reads the request line of a complete request head (NUL-terminated; cut at its first line
+ * end, in place): "GET SP target SP HTTP/1.x".  0 with the target's path (a proxy's absolute
+ * form reduced to its path, query and fragment cut; always starting with '/') in path; 405 for
+ * another method; 400 for anything malformed or too long.  Outside input: fuzzed (fuzz/fuzz_simhttp.c). */
+int sim_http_request(char *head, char *path, size_t pn);
 int sim_http_open(sim_http_t *l, char *err, size_t errlen);
 void sim_http_close(sim_http_t *l);
 size_t sim_http_fds(const sim_http_t *l, struct pollfd *pfd, size_t max);
