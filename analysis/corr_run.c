@@ -111,7 +111,8 @@ static void class_by_shape(an_finding_t *f, const char *more)
 {
     char why[192];
     if (f->explained_by[0]) {
-        snprintf(why, sizeof why, "explained by the declared load %s", f->explained_by);
+        /* The research class is "covered by declarations": a declared server too. */
+        snprintf(why, sizeof why, "covered by the declared load %s", f->explained_by);
         set_class(f, AN_CLASS_RESEARCH, why);
     } else if (f->kind == AN_OFF_HOURS) {
         snprintf(why, sizeof why, "runs at nights and weekends only: a trojan's pattern%s", more);

@@ -47,6 +47,12 @@ static const char *count_text(int lo, int hi, const char *what, char *buf, size_
     return buf;
 }
 
+/* v for "%.2f" without a "-0.00" for a value that rounds to zero. */
+static double r2f(double v)
+{
+    return fabs(v) < 0.005 ? 0.0 : v;
+}
+
 /* The circuit's fit and the correlation's findings, under the channel's own. */
 static void correlation(FILE *out, const an_corr_t *c, const char *tz)
 {
@@ -57,7 +63,8 @@ static void correlation(FILE *out, const an_corr_t *c, const char *tz)
         return;
     }
     fprintf(out, "idle %s W, R2 %.2f, Pearson %.2f, Spearman %.2f, best lag %d min",
-            fmt(c->idle_w, 3, a, sizeof a), c->r2, c->pearson, c->spearman, c->best_lag_s / 60);
+            fmt(c->idle_w, 3, a, sizeof a), r2f(c->r2), r2f(c->pearson), r2f(c->spearman),
+            c->best_lag_s / 60);
     fprintf(out, " (reference %s", wa_time_format(c->ref_from, tz, a, sizeof a));
     fprintf(out, " .. %s)\n", wa_time_format(c->ref_to, tz, b, sizeof b));
     fputs("      slopes:", out);
