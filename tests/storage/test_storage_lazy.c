@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -40,21 +41,51 @@ static int librrd_loaded(void)
     return found;
 }
 
+/* The folder and the daemon, stopped and removed by teardown whatever the test did. */
+struct fx {
+    char dir[64], data[PATH_MAX], sock[PATH_MAX], addr[PATH_MAX + 8];
+    pid_t daemon;
+};
+
+static int setup(void **state)
+{
+    struct fx *fx = calloc(1, sizeof *fx);
+    char pidfile[PATH_MAX], log[PATH_MAX], why[512];
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/wa-storage-lazy-XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    snprintf(fx->data, sizeof fx->data, "%s/data", fx->dir);
+    snprintf(fx->sock, sizeof fx->sock, "%s/rrdcached.sock", fx->dir);
+    snprintf(fx->addr, sizeof fx->addr, "unix:%s", fx->sock);
+    snprintf(pidfile, sizeof pidfile, "%s/rrdcached.pid", fx->dir);
+    snprintf(log, sizeof log, "%s/rrdcached.log", fx->dir);
+    fx->daemon = test_daemon_start(fx->sock, fx->data, pidfile, log, why, sizeof why);
+    *state = fx;
+    if (fx->daemon < 0) {
+        fprintf(stderr, "%s\n", why);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *fx = *state;
+    test_daemon_stop(fx->daemon);
+    nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    return 0;
+}
+
 static void test_lazy(void **state)
 {
-    (void)state;
-    char dir[] = "/tmp/wa-storage-lazy-XXXXXX", data[PATH_MAX], sock[PATH_MAX], addr[PATH_MAX + 8],
-         pidfile[PATH_MAX], log[PATH_MAX], why[512], err[512];
-    assert_non_null(mkdtemp(dir));
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(sock, sizeof sock, "%s/rrdcached.sock", dir);
-    snprintf(addr, sizeof addr, "unix:%s", sock);
-    snprintf(pidfile, sizeof pidfile, "%s/rrdcached.pid", dir);
-    snprintf(log, sizeof log, "%s/rrdcached.log", dir);
-    pid_t daemon = test_daemon_start(sock, data, pidfile, log, why, sizeof why);
-    if (daemon < 0)
-        fail_msg("%s", why);
-
+    struct fx *fx = *state;
+    char err[512];
+    const char *data = fx->data, *addr = fx->addr;
     const storage_layout_t lay = {.step_s = 60, .full_days = 2, .mid_step_s = 300, .mid_days = 2,
                                   .long_step_s = 3600, .long_days = 2};
     const int64_t t0 = 1700000000;
@@ -89,12 +120,10 @@ static void test_lazy(void **state)
     assert_true(librrd_loaded());
     storage_close(st);
 
-    test_daemon_stop(daemon);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_lazy)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_setup_teardown(test_lazy, setup, teardown)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
