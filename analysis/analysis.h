@@ -242,6 +242,14 @@ typedef struct an_corr_host {
     double coverage;          /* fraction of the circuit's steps with a known utilisation */
 } an_corr_host_t;
 
+/* A series onto another grid, as the correlation brings a host's utilisation onto its
+ * circuit's: dst[j], the step (d0 + j*ds, d0 + (j+1)*ds], is the mean of the known src values
+ * over it, weighted by their overlap with it (src[i] covers (s0 + i*ss, s0 + (i+1)*ss]); NaN
+ * when less than half of the step is known.  A coarser source is held over the finer steps it
+ * covers.  Linear in n + m.  The dashboard draws the explained power with it. */
+void an_regrid(const double *src, size_t m, int64_t s0, int ss, double *dst, size_t n,
+               int64_t d0, int ds);
+
 /* A circuit's fit, power = idle + sum of slope x utilisation, and what it found. */
 typedef struct an_corr {
     int fitted;               /* 0: no fit (note says why); hosts are listed all the same */

@@ -80,13 +80,6 @@ void an_site_corr_finish(an_site_corr_t *sc, an_site_result_t *site);
 
 void an_corr_free(an_corr_t *c);
 
-/* dst[j], the step (d0 + j*ds, d0 + (j+1)*ds], is the mean of the known src values over it,
- * weighted by their overlap with it (src[i] covers (s0 + i*ss, s0 + (i+1)*ss]); NaN when less
- * than half of the step is known.  A coarser source is held over the finer steps it covers.
- * Linear in n + m. */
-void an_regrid(const double *src, size_t m, int64_t s0, int ss, double *dst, size_t n,
-               int64_t d0, int ds);
-
 /* The channel of s with this id, or NULL. */
 const an_channel_result_t *an_site_channel(const an_site_result_t *s, const char *id);
 

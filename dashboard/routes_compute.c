@@ -114,33 +114,6 @@ cJSON *rj_corr(const an_site_result_t *site, const an_channel_result_t *c)
 
 /* ---- the series ---- */
 
-/* dst[j], the step (d0 + j*ds, d0 + (j+1)*ds], is the mean of the known src values over it,
- * weighted by their overlap (src[i] covers (s0 + i*ss, s0 + (i+1)*ss]); NaN when less than
- * half of the step is known.  A coarser source is held over the finer steps it covers.  The
- * analyzer brings host files onto a circuit's grid the same way (docs/correlate.md). */
-static void regrid(const double *src, size_t m, int64_t s0, int ss, double *dst, size_t n,
-                   int64_t d0, int ds)
-{
-    size_t i = 0;
-    for (size_t j = 0; j < n; j++) {
-        int64_t a = d0 + (int64_t)j * ds, b = a + ds;
-        double sum = 0, cov = 0;
-        while (i < m && s0 + (int64_t)(i + 1) * ss <= a)
-            i++;
-        for (size_t k = i; k < m; k++) {
-            int64_t x = s0 + (int64_t)k * ss, y = x + ss;
-            if (x >= b)
-                break;
-            int64_t lo = x > a ? x : a, hi = y < b ? y : b;
-            if (hi > lo && !isnan(src[k])) {
-                sum += src[k] * (double)(hi - lo);
-                cov += (double)(hi - lo);
-            }
-        }
-        dst[j] = cov >= 0.5 * ds ? sum / cov : NAN;
-    }
-}
-
 /* Data source ds of a host file onto the power's grid, the larger value kept in u.
  * 0, or -1 when the file cannot be read (a missing data source is no error: nothing added). */
 static int add_util(const char *file, const char *ds, int64_t from, int64_t to, int want, double *u,
@@ -150,7 +123,8 @@ static int add_util(const char *file, const char *ds, int64_t from, int64_t to, 
     char err[256];
     if (storage_fetch(file, ds, "AVERAGE", from, to, want, NULL, &s, err, sizeof err) < 0)
         return -1;
-    regrid(s.v, s.n, s.start, s.step, tmp, n, start, step);
+    /* As the analyzer brings host files onto a circuit's grid (docs/correlate.md). */
+    an_regrid(s.v, s.n, s.start, s.step, tmp, n, start, step);
     free(s.v);
     for (size_t i = 0; i < n; i++) {
         double v = tmp[i];
