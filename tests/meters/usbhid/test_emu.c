@@ -343,11 +343,13 @@ static void test_emu_disconnect_reenumerate(void **state)
     if (usbhid_read(u, &s, err, sizeof err) != 0)
         fail_msg("read 1: %s", err);
     bed_remove(b);
+    int timed_out = 0;
     for (int i = 0; i < 2; i++) {
         /* The kernel would say ENODEV at once; umockdev leaves the old node silent, so the
          * first poll may time out instead.  Either way the handle is closed. */
         assert_int_equal(usbhid_read(u, &s, err, sizeof err), -1);
         assert_true(errno == ENODEV || errno == EIO || (i == 0 && errno == ETIMEDOUT));
+        timed_out |= i == 0 && errno == ETIMEDOUT;
     }
     d.addr = 10;
     pcap_path(b, pcap2, sizeof pcap2);
@@ -361,7 +363,10 @@ static void test_emu_disconnect_reenumerate(void **state)
     assert_val(s.v[USBHID_Q_POWER_W], 378, 1e-9);
     usbhid_get_stats(u, &st);
     assert_int_equal(st.opens, 2);
-    assert_true(st.disconnects >= 1);
+    /* A fatal error on the open handle is a disconnect.  After a silent node the handle was
+     * closed for its timeouts and the device was then not found: no disconnect was seen. */
+    if (!timed_out)
+        assert_true(st.disconnects >= 1);
 }
 
 /* An APC-like unit reports load and rating only: power is load x rating, marked estimated in
