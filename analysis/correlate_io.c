@@ -93,6 +93,22 @@ static int expand_nodes(const char *in, char *out, size_t cap)
     return 0;
 }
 
+/* Room for one more of n items of size bytes in v: doubles *cap (from 16) when full.  NULL,
+ * with v freed, when out of memory. */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return v;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *nv = realloc(v, nc * size);
+    if (!nv) {
+        free(v);
+        return NULL;
+    }
+    *cap = nc;
+    return nv;
+}
+
 /* Iterates the lines of text; line is a NUL-terminated copy without '\r' or '\n'. */
 typedef struct lines {
     const char *p, *end;
@@ -198,16 +214,8 @@ static int jobs_parse(const char *name, const char *text, size_t len, cr_job_t *
             free(v);
             return bad(name, l.no, WA_EPROTO, err, errlen, "End is not a time after Start");
         }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            cr_job_t *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                free(v);
-                return bad(name, l.no, ENOMEM, err, errlen, "out of memory");
-            }
-            v = nv;
-            cap = nc;
-        }
+        if (!(v = grow(v, n, &cap, sizeof *v)))
+            return bad(name, l.no, ENOMEM, err, errlen, "out of memory");
         v[n++] = j;
     }
     *out = v;
@@ -245,16 +253,8 @@ static int flagged_parse(const char *name, const char *text, size_t len, cr_flag
             free(v);
             return bad(name, l.no, WA_EPROTO, err, errlen, "'seen' is not a time");
         }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            cr_flagged_t *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                free(v);
-                return bad(name, l.no, ENOMEM, err, errlen, "out of memory");
-            }
-            v = nv;
-            cap = nc;
-        }
+        if (!(v = grow(v, n, &cap, sizeof *v)))
+            return bad(name, l.no, ENOMEM, err, errlen, "out of memory");
         v[n++] = x;
     }
     *out = v;

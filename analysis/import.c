@@ -824,6 +824,35 @@ out:
     return rc;
 }
 
+/* Writes what is queued, checks that storage took all n values, closes it (*st = NULL) and
+ * renames the temporary file over the target: the import's last step, all or nothing.  0, or
+ * -1 with *e and err (the caller removes the temporary file). */
+static int commit(storage_t **st, size_t n, const char *tmp_path, const char *target, int *e,
+                  char *err, size_t errlen)
+{
+    storage_stats_t ss;
+    if (storage_flush(*st, err, errlen) < 0) {
+        *e = errno;
+        return -1;
+    }
+    storage_get_stats(*st, &ss);
+    if (ss.written != n || ss.failed || ss.dropped_old) {
+        *e = WA_ERRD;
+        wa_err(err, errlen, "import: librrd took %llu of %zu values (%llu failed, %llu dropped)",
+               (unsigned long long)ss.written, n, (unsigned long long)ss.failed,
+               (unsigned long long)ss.dropped_old);
+        return -1;
+    }
+    storage_close(*st);
+    *st = NULL;
+    if (rename(tmp_path, target) < 0) {
+        *e = errno;
+        wa_err(err, errlen, "import: cannot rename %s to %s: %s", tmp_path, target, strerror(*e));
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- writing ---- */
 
 int an_import_file(const char *csv_path, const char *data_dir, const char *rel, int replace,
@@ -887,26 +916,8 @@ int an_import_file(const char *csv_path, const char *data_dir, const char *rel, 
             goto out;
         }
     }
-    if (storage_flush(st, err, errlen) < 0) {
-        e = errno;
+    if (commit(&st, s.n, tmp_path, target, &e, err, errlen) < 0)
         goto out;
-    }
-    storage_stats_t ss;
-    storage_get_stats(st, &ss);
-    if (ss.written != s.n || ss.failed || ss.dropped_old) {
-        e = WA_ERRD;
-        wa_err(err, errlen, "import: librrd took %llu of %zu values (%llu failed, %llu dropped)",
-               (unsigned long long)ss.written, s.n, (unsigned long long)ss.failed,
-               (unsigned long long)ss.dropped_old);
-        goto out;
-    }
-    storage_close(st);
-    st = NULL;
-    if (rename(tmp_path, target) < 0) {
-        e = errno;
-        wa_err(err, errlen, "import: cannot rename %s to %s: %s", tmp_path, target, strerror(e));
-        goto out;
-    }
     rc = 0;
 out:
     storage_close(st);
@@ -1083,26 +1094,8 @@ int an_import_host_file(const char *csv_path, const char *data_dir, const char *
             goto out;
         }
     }
-    if (storage_flush(st, err, errlen) < 0) {
-        e = errno;
+    if (commit(&st, n, tmp_path, target, &e, err, errlen) < 0)
         goto out;
-    }
-    storage_stats_t ss;
-    storage_get_stats(st, &ss);
-    if (ss.written != n || ss.failed || ss.dropped_old) {
-        e = WA_ERRD;
-        wa_err(err, errlen, "import: librrd took %llu of %zu values (%llu failed, %llu dropped)",
-               (unsigned long long)ss.written, n, (unsigned long long)ss.failed,
-               (unsigned long long)ss.dropped_old);
-        goto out;
-    }
-    storage_close(st);
-    st = NULL;
-    if (rename(tmp_path, target) < 0) {
-        e = errno;
-        wa_err(err, errlen, "import: cannot rename %s to %s: %s", tmp_path, target, strerror(e));
-        goto out;
-    }
     rc = 0;
 out:
     storage_close(st);
