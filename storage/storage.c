@@ -221,9 +221,11 @@ static struct sfile *file_lookup(storage_t *st, const char *rel)
     return f;
 }
 
-/* Reads a file's last update and the count of data sources it is written with.  0, or -1
+/* Reads a file's last update, the count of data sources it is written with and (s not NULL)
+ * its last values, in one librrd call.  0, or -1
  * with the reason in *why (librrd's message, or a file that is not ours). */
-static int read_last(const char *path, int64_t *last_out, int *n_ds_out, char *why, size_t len)
+static int read_last(const char *path, int64_t *last_out, int *n_ds_out, storage_sample_t *s,
+                     char *why, size_t len)
 {
     const rrdlib_t *R = rrdlib(why, len);
     if (!R)
@@ -239,6 +241,8 @@ static int read_last(const char *path, int64_t *last_out, int *n_ds_out, char *w
         return -1;
     }
     int n_ds = storage_known_ds(names, n);
+    if (s && n_ds >= 0)
+        storage_last_fill(names, vals, n, s);
     for (unsigned long i = 0; i < n; i++) {
         R->freemem(names[i]);
         R->freemem(vals[i]);
@@ -348,9 +352,7 @@ static int last_of(storage_t *st, const char *path, int64_t *last, int *n_ds,
                    storage_sample_t *s, char *why, size_t len)
 {
     if (!st->conn) {
-        if (read_last(path, last, n_ds, why, len) < 0)
-            return -1;
-        return s ? storage_last(path, last, s, why, len) : 0;
+        return read_last(path, last, n_ds, s, why, len);
     }
     struct info in;
     char *names[INFO_DS_MAX], *vals[INFO_DS_MAX];
@@ -432,7 +434,7 @@ static int ensure(storage_t *st, const char *rel, const storage_layout_t *lay, i
         int n_ds;
         char why[256];
         if (!st->conn && !(f->last_known && f->n_ds > 0) &&
-            read_last(f->path, &last, &n_ds, why, sizeof why) == 0) {
+            read_last(f->path, &last, &n_ds, NULL, why, sizeof why) == 0) {
             pthread_mutex_lock(&st->lock);
             f->n_ds = n_ds;
             pthread_mutex_unlock(&st->lock);
